@@ -1,0 +1,39 @@
+/* cmd.h — the rlvr command line: one binary, one function per subcommand.
+ *
+ * A subcommand returns its exit code: 0 success, 1 failure, 2 usage error.
+ * Each takes `--help`, and those that run something take a config file
+ * (positional or --config FILE) and repeated `--set key=value`. */
+#ifndef RLVR_CMD_H
+#define RLVR_CMD_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} rlvr_command;
+
+int cmd_config(int argc, char **argv);
+
+/* Common options. Parses argv[1..] for --config FILE, a positional *.lua,
+ * --set key=value (repeatable) and -h/--help; every other argument is left
+ * in rest[0..*nrest) in order for the command's own parser. Loads the config
+ * over the defaults. Returns EXIT_OK, EXIT_USAGE (bad option, message
+ * printed) or EXIT_FAIL (config error, message printed); *help is set when
+ * --help was given. cfg must be initialised by the caller. */
+int cmd_parse_common(int argc, char **argv, rlvr_config *cfg, char **rest, int *nrest, int *help);
+
+/* Prints "rlvr <cmd>: <message>" and returns EXIT_FAIL, for errors from outside. */
+int cmd_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same with "usage:" hint; returns EXIT_USAGE. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Applies run.threads and log.level; call after the config is final. */
+int cmd_apply_runtime(const char *cmd, const rlvr_config *cfg);
+
+#endif

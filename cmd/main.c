@@ -1,0 +1,36 @@
+/* main.c — `rlvr <command> [args]`: dispatch to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+static const rlvr_command commands[] = {
+    {"config", cmd_config, "print the resolved configuration or the reference of every key"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_usage(FILE *f) {
+  fprintf(f, "usage: rlvr <command> [options]   (rlvr <command> --help for each)\n\ncommands:\n");
+  for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nExit codes: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    print_usage(stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("rlvr 0.1.0\n");
+    return EXIT_OK;
+  }
+  for (int i = 0; i < NCOMMANDS; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "rlvr: unknown command '%s'\n", argv[1]);
+  print_usage(stderr);
+  return EXIT_USAGE;
+}

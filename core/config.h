@@ -1,0 +1,73 @@
+/* config.h — run configuration: Lua files returning a table, merged over
+ * documented defaults, with `--set key=value` overrides.
+ *
+ * Every key is declared once, in RLVR_CONFIG_FIELDS below: its type, its C
+ * field, its dotted name, its default and its documentation. The struct, the
+ * defaults, the parser and `rlvr config` (the reference page) all come from
+ * that one list. A Lua file nests tables by section:
+ *
+ *   return { sample = { temperature = 0.7, max_tokens = 256 } }
+ *
+ * Unknown keys are an error that names the nearest valid key. */
+#ifndef RLVR_CONFIG_H
+#define RLVR_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* X(TYPE, c_name, "dotted.key", default, "documentation")
+ * TYPE: INT (int64_t), FLOAT (double), BOOL (int, 0 or 1), STR (char *, owned). */
+#define RLVR_CONFIG_FIELDS(X)                                                                      \
+  X(STR, run_dir, "run.dir", "runs/default", "Directory for this run's outputs.")                  \
+  X(INT, run_seed, "run.seed", 1, "Seed for everything random in the run.")                        \
+  X(INT, run_threads, "run.threads", 0, "CPU threads for compute; 0 = all cores.")                 \
+  X(STR, log_level, "log.level", "info", "One of debug, info, warn, error.")                       \
+  X(STR, model_path, "model.path", "",                                                             \
+    "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")                  \
+  X(FLOAT, sample_temperature, "sample.temperature", 1.0,                                          \
+    "Softmax temperature; 0 = greedy (argmax).")                                                   \
+  X(INT, sample_top_k, "sample.top_k", 0, "Keep only the k most likely tokens; 0 = all.")          \
+  X(FLOAT, sample_top_p, "sample.top_p", 1.0,                                                      \
+    "Keep the smallest set of tokens whose probability reaches p; 1 = all.")                       \
+  X(INT, sample_max_tokens, "sample.max_tokens", 64, "Most tokens generated per completion.")      \
+  X(INT, sample_seed, "sample.seed", 0, "Sampler seed; 0 = derive from run.seed.")                 \
+  X(STR, generate_prompt, "generate.prompt", "", "Prompt text for `rlvr generate`.")               \
+  X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
+  X(STR, generate_template, "generate.template", "none",                                           \
+    "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")
+
+#define RLVR_CONFIG_CTYPE_INT int64_t
+#define RLVR_CONFIG_CTYPE_FLOAT double
+#define RLVR_CONFIG_CTYPE_BOOL int
+#define RLVR_CONFIG_CTYPE_STR char *
+
+typedef struct {
+#define RLVR_CONFIG_X(T, name, key, def, doc) RLVR_CONFIG_CTYPE_##T name;
+  RLVR_CONFIG_FIELDS(RLVR_CONFIG_X)
+#undef RLVR_CONFIG_X
+} rlvr_config;
+
+/* Fills every field with its default. Free with rlvr_config_free. */
+void rlvr_config_init(rlvr_config *c);
+void rlvr_config_free(rlvr_config *c);
+
+/* Runs the Lua file at path, which must return a table, and merges it over c.
+ * On error (syntax, runtime, unknown key, wrong type) returns RLVR_ERR_CONFIG
+ * with a message naming the file and the key; c is unchanged. */
+int rlvr_config_load(rlvr_config *c, const char *path);
+
+/* Applies one "dotted.key=value" override; same errors, c unchanged on error. */
+int rlvr_config_set(rlvr_config *c, const char *assignment);
+
+/* Writes the resolved config as a Lua file that rlvr_config_load reads back. */
+int rlvr_config_save(const rlvr_config *c, const char *path);
+
+/* Prints every key with its type, default and documentation, as markdown
+ * (the docs/config.md reference) or as a Lua file of defaults. */
+void rlvr_config_print_reference(FILE *f);
+void rlvr_config_print_lua(const rlvr_config *c, FILE *f);
+
+/* The valid key nearest to name (edit distance), for error messages. */
+const char *rlvr_config_nearest_key(const char *name);
+
+#endif
