@@ -19,6 +19,7 @@ typedef struct {
 } rlvr_command;
 
 int cmd_config(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Common options. Parses argv[1..] for --config FILE, a positional *.lua,
  * --set key=value (repeatable) and -h/--help; every other argument is left

@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 
 static const rlvr_command commands[] = {
+    {"bench", cmd_bench, "benchmarks (rlvr bench --help)"},
     {"config", cmd_config, "print the resolved configuration or the reference of every key"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
