@@ -34,7 +34,44 @@
   X(STR, generate_prompt, "generate.prompt", "", "Prompt text for `rlvr generate`.")               \
   X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
   X(STR, generate_template, "generate.template", "none",                                           \
-    "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")
+    "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")   \
+  X(FLOAT, reward_accuracy_weight, "reward.accuracy_weight", 1.0,                                  \
+    "Weight of the verifier's score (accuracy component) in the reward.")                          \
+  X(FLOAT, reward_format_weight, "reward.format_weight", 0.0,                                      \
+    "Weight of the format score (1 when the completion follows the template) in the reward.")      \
+  X(FLOAT, reward_length_weight, "reward.length_weight", 0.0,                                      \
+    "Weight of DAPO's soft overlong punishment, in [-1, 0], in the reward; 0 = off.")              \
+  X(INT, reward_overlong_max, "reward.overlong_max", 0,                                            \
+    "L_max of the overlong punishment, tokens (-1 beyond it); 0 = sample.max_tokens.")             \
+  X(INT, reward_overlong_cache, "reward.overlong_cache", 0,                                        \
+    "L_cache: the punishment falls linearly from 0 to -1 over the last L_cache tokens before L_max.") \
+  X(STR, advantage_estimator, "advantage.estimator", "grpo",                                       \
+    "grpo ((r - mean) / (sample std + eps)), dr_grpo (r - mean) or rloo (r - mean of the others).") \
+  X(FLOAT, advantage_eps, "advantage.eps", 1e-4, "Added to the group's std by the grpo estimator.") \
+  X(BOOL, advantage_dynamic_sampling, "advantage.dynamic_sampling", 0,                             \
+    "Drop groups whose rewards are all equal and ask for more work until the batch is full (DAPO).") \
+  X(STR, loss_aggregation, "loss.aggregation", "dapo",                                             \
+    "grpo (token mean per sequence, then mean), dapo (token mean over the batch), dr_grpo (token sum / (sequences * loss.max_tokens)).") \
+  X(STR, loss_ratio, "loss.ratio", "token",                                                        \
+    "Importance ratio: token (PPO/GRPO) or sequence (GSPO: exp of the mean token log-ratio).")    \
+  X(FLOAT, loss_eps_low, "loss.eps_low", 0.2, "Clip range lower side: ratio >= 1 - eps_low.")     \
+  X(FLOAT, loss_eps_high, "loss.eps_high", 0.2,                                                    \
+    "Clip range upper side: ratio <= 1 + eps_high (DAPO clip-higher: 0.28).")                      \
+  X(FLOAT, loss_beta, "loss.beta", 0.0,                                                            \
+    "Weight of the k3 KL estimate to the frozen reference; 0 = no reference model.")               \
+  X(INT, loss_max_tokens, "loss.max_tokens", 0,                                                    \
+    "Per-sequence constant of the dr_grpo normaliser; 0 = sample.max_tokens.")                     \
+  X(BOOL, loss_mask_truncated, "loss.mask_truncated", 0,                                           \
+    "Leave completions cut at max tokens (finish reason length) out of the loss.")                 \
+  X(FLOAT, loss_tis_cap, "loss.tis_cap", 0.0,                                                      \
+    "Truncated importance sampling: weight min(exp(logp_old - logp_sampler), cap); 0 = off.")      \
+  X(FLOAT, optim_lr, "optim.lr", 1e-6, "Peak learning rate.")                                      \
+  X(STR, optim_schedule, "optim.schedule", "constant",                                             \
+    "Learning rate after warmup: constant, or cosine down to optim.min_lr_ratio * optim.lr.")     \
+  X(INT, optim_warmup_steps, "optim.warmup_steps", 0,                                              \
+    "Optimizer steps of linear warmup: step k (from 0) uses lr * (k + 1) / warmup_steps.")          \
+  X(FLOAT, optim_min_lr_ratio, "optim.min_lr_ratio", 0.0,                                          \
+    "Floor of the cosine schedule, as a fraction of optim.lr.")
 
 #define RLVR_CONFIG_CTYPE_INT int64_t
 #define RLVR_CONFIG_CTYPE_FLOAT double
