@@ -7,7 +7,7 @@
  *             the completion has no readable answer: wrong format);
  *   format    a format score in [0, 1] that the caller computes (for example 1
  *             when the completion follows the <think>...</think><answer> template);
- *   length    DAPO's soft overlong punishment (Yu et al. 2025, eq. 13), in [-1, 0]:
+ *   length    DAPO's soft overlong punishment (Yu et al. 2025), in [-1, 0]:
  *                 0                                 |y| <= L_max - L_cache
  *                 ((L_max - L_cache) - |y|) / L_cache   L_max - L_cache < |y| <= L_max
  *                 -1                                 |y| > L_max
