@@ -25,9 +25,11 @@
 
 #include "core/config.h"
 
-/* What the verifier said about one completion. The verifier host maps its own
- * outcomes onto these; every value past WRONG_FORMAT is an infrastructure
- * failure, so new failure kinds need no change here. */
+/* What the verifier said about one completion. The numbering agrees with
+ * verifiers/host.h's rlvr_verify_status (OK 0, WRONG_FORMAT 1, then timeout,
+ * sandbox-error, verifier-error, input-error), so its value can be passed as
+ * is: every value past WRONG_FORMAT is an infrastructure failure, and new
+ * failure kinds need no change here. */
 typedef enum {
   RLVR_REWARD_STATUS_OK = 0,           /* verified; the score stands */
   RLVR_REWARD_STATUS_WRONG_FORMAT = 1, /* verified; no answer could be read (accuracy 0) */
