@@ -72,7 +72,8 @@ float rlvr_f16_to_f32(uint16_t h) {
     mant &= 0x3ff;
     return bits_to_f32(sign | (uint32_t)(e + 127) << 23 | mant << 13);
   }
-  if (exp == 31) return bits_to_f32(sign | 0xffu << 23 | mant << 13); /* inf, NaN keeps its payload */
+  if (exp == 31) /* inf; a NaN keeps its payload and is made quiet, as x86's vcvtph2ps and torch do */
+    return bits_to_f32(sign | 0xffu << 23 | (mant ? 0x400000u : 0) | mant << 13);
   return bits_to_f32(sign | (exp - 15 + 127) << 23 | mant << 13);
 }
 

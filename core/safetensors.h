@@ -121,7 +121,7 @@ int rlvr_safetensors_read_f32(const rlvr_safetensors *st, const rlvr_st_tensor *
 
 /* Exact conversions of one element, and float -> bf16 rounded to nearest
  * even as PyTorch does (NaN stays a quiet NaN). */
-float rlvr_f16_to_f32(uint16_t h);
+float rlvr_f16_to_f32(uint16_t h); /* a NaN comes out quiet, as torch gives it */
 float rlvr_bf16_to_f32(uint16_t b);
 uint16_t rlvr_f32_to_bf16(float f);
 

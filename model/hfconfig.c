@@ -82,15 +82,17 @@ static int need_false(const char *path, const cJSON *root, const char *field, co
   return RLVR_OK;
 }
 
-/* bos_token_id / eos_token_id: absent, null, an integer or a list of them. */
+/* bos_token_id / eos_token_id: an integer or a list of them; null means
+ * none, while an absent field takes the architecture's default. */
 static int get_token_ids(const char *path, const cJSON *root, const char *field, int dflt, int *ids, int max,
                          int *n) {
-  const cJSON *v = get(root, field);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, field);
   *n = 0;
   if (!v) {
     if (dflt >= 0) ids[(*n)++] = dflt;
     return RLVR_OK;
   }
+  if (cJSON_IsNull(v)) return RLVR_OK;
   const cJSON *one = v;
   if (cJSON_IsArray(v)) {
     if (cJSON_GetArraySize(v) > max)
@@ -154,8 +156,11 @@ static int parse_fields(const char *path, const cJSON *root, rlvr_model_config *
   TRY(get_int(path, root, "num_hidden_layers", arch_defaults[a].layers, &c->num_layers));
   TRY(get_int(path, root, "num_attention_heads", arch_defaults[a].heads, &c->num_heads));
   TRY(get_int(path, root, "num_key_value_heads", c->num_heads, &c->num_kv_heads));
+  /* head_dim: Qwen3's class default is 128; otherwise, and for an explicit
+   * null (as transformers' rotary embedding reads it), hidden / heads. */
   int hd_default = arch_defaults[a].head_dim;
-  if (hd_default == 0) hd_default = c->num_heads > 0 ? c->hidden_size / c->num_heads : 0;
+  if (hd_default == 0 || cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "head_dim")))
+    hd_default = c->num_heads > 0 ? c->hidden_size / c->num_heads : 0;
   TRY(get_int(path, root, "head_dim", hd_default, &c->head_dim));
   TRY(get_int(path, root, "max_position_embeddings", arch_defaults[a].max_position, &c->max_position));
   TRY(get_double(path, root, "rms_norm_eps", 1e-6, &c->rms_eps));
