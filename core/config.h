@@ -35,6 +35,17 @@
   X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
   X(STR, generate_template, "generate.template", "none",                                           \
     "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")   \
+  X(STR, verify_paths, "verify.paths", "",                                                         \
+    "Directories searched for verifier scripts NAME.lua, ':'-separated, before the built-in verifiers/.") \
+  X(INT, verify_workers, "verify.workers", 0, "Verifier worker processes; 0 = one per CPU core.")  \
+  X(INT, verify_timeout_ms, "verify.timeout_ms", 10000,                                            \
+    "Wall-clock limit per verification; a worker past it is killed and replaced (status timeout).") \
+  X(INT, verify_instructions, "verify.instructions", 100000000,                                    \
+    "Lua instructions a verifier may run per item, and to load (status timeout past it).")        \
+  X(INT, verify_memory_mb, "verify.memory_mb", 64,                                                 \
+    "Memory budget of each verifier script's Lua state, MiB (status sandbox-error past it).")     \
+  X(INT, verify_max_input_bytes, "verify.max_input_bytes", 1048576,                                \
+    "Largest completion, reference or meta passed to a verifier; a longer completion is wrong-format.") \
   X(FLOAT, reward_accuracy_weight, "reward.accuracy_weight", 1.0,                                  \
     "Weight of the verifier's score (accuracy component) in the reward.")                          \
   X(FLOAT, reward_format_weight, "reward.format_weight", 0.0,                                      \

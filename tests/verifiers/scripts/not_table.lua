@@ -1,0 +1,2 @@
+-- not_table.lua — returns a number instead of the verifier table.
+return 42
