@@ -243,6 +243,34 @@ static int match_tensors(const char *dir, const ckpt_files *cf, const rlvr_model
   return RLVR_OK;
 }
 
+/* Before allocating for cfg: could the files hold such a model at all? Lower
+ * bounds on the tensor count and the parameter count (in double, so that an
+ * absurd config.json cannot overflow) against what the files hold, so that
+ * num_hidden_layers: 1000000000 is an error and not an allocation failure.
+ * Only a config needing more than twice what the files hold is refused here;
+ * smaller disagreements get the precise per-tensor message of match_tensors.
+ * So loading never allocates more than about twice the files' values. */
+static int check_capacity(const char *dir, const ckpt_files *cf, const rlvr_model_config *c) {
+  double have_tensors = 0, have_values = 0;
+  for (int f = 0; f < cf->num_files; f++)
+    for (int i = 0; i < cf->files[f].num_tensors; i++) {
+      have_tensors += 1;
+      have_values += (double)cf->files[f].tensors[i].numel;
+    }
+  const double L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+  const double QD = (double)c->num_heads * c->head_dim, KD = (double)c->num_kv_heads * c->head_dim;
+  double need_tensors = 2 + 9 * L; /* embed, final norm; 9 per layer at least */
+  double need_values = V * C + C + L * (2 * C + 2 * QD * C + 2 * KD * C + 3 * F * C);
+  if (need_tensors > 2 * have_tensors + 64 || need_values > 2 * have_values + (1 << 20))
+    return rlvr_error(RLVR_ERR_MISMATCH,
+                      "%s/config.json: fields 'num_hidden_layers' %d, 'hidden_size' %d, 'intermediate_size' %d, "
+                      "'vocab_size' %d describe at least %.0f tensors of %.0f values, but the weights files hold %.0f "
+                      "tensors of %.0f",
+                      dir, c->num_layers, c->hidden_size, c->intermediate_size, c->vocab_size, need_tensors,
+                      need_values, have_tensors, have_values);
+  return RLVR_OK;
+}
+
 int rlvr_model_load(const char *dir, rlvr_model *out) {
   rlvr_model_config cfg;
   int rc = rlvr_hf_config_read(dir, &cfg);
@@ -250,6 +278,11 @@ int rlvr_model_load(const char *dir, rlvr_model *out) {
   ckpt_files cf;
   rc = open_files(dir, &cf);
   if (rc) return rc;
+  rc = check_capacity(dir, &cf, &cfg);
+  if (rc) {
+    files_free(&cf);
+    return rc;
+  }
 
   rlvr_model m;
   rlvr_model_alloc(&m, &cfg);

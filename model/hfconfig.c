@@ -57,7 +57,8 @@ static int get_double(const char *path, const cJSON *root, const char *field, do
     *out = dflt;
     return RLVR_OK;
   }
-  if (!cJSON_IsNumber(v)) return FIELD_ERR(RLVR_ERR_FORMAT, path, field, "is not a number");
+  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) /* 1e999 parses as inf */
+    return FIELD_ERR(RLVR_ERR_FORMAT, path, field, "is not a finite number");
   *out = v->valuedouble;
   return RLVR_OK;
 }
@@ -134,8 +135,8 @@ static int parse_rope(const char *path, const cJSON *root, double *theta) {
                           "%s: field 'rope_parameters.rope_type': rope type '%s' is not supported; only 'default'",
                           path, cJSON_IsString(kv) ? kv->valuestring : "?");
     } else if (strcmp(kv->string, "rope_theta") == 0) {
-      if (!cJSON_IsNumber(kv))
-        return rlvr_error(RLVR_ERR_FORMAT, "%s: field 'rope_parameters.rope_theta' is not a number", path);
+      if (!cJSON_IsNumber(kv) || !isfinite(kv->valuedouble))
+        return rlvr_error(RLVR_ERR_FORMAT, "%s: field 'rope_parameters.rope_theta' is not a finite number", path);
       *theta = kv->valuedouble;
     } else {
       return rlvr_error(RLVR_ERR_UNSUPPORTED, "%s: field 'rope_parameters.%.64s' is not supported", path, kv->string);

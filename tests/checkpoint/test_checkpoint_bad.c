@@ -457,6 +457,8 @@ static void cfg_eos_list(cJSON *c) {
   set_field(c, "eos_token_id", a);
 }
 static void cfg_odd_head_dim(cJSON *c) { set_field(c, "head_dim", cJSON_CreateNumber(7)); }
+static void cfg_huge_layers(cJSON *c) { set_field(c, "num_hidden_layers", cJSON_CreateNumber(1000000000)); }
+static void cfg_huge_vocab(cJSON *c) { set_field(c, "vocab_size", cJSON_CreateNumber(60000000)); }
 static void cfg_tied_flip(cJSON *c) { set_field(c, "tie_word_embeddings", cJSON_CreateTrue()); }
 
 static void test_config(void) {
@@ -478,6 +480,9 @@ static void test_config(void) {
   config_case("no_arch", GOOD, cfg_no_arch, RLVR_ERR_FORMAT, "field 'architectures'");
   config_case("eos_list", GOOD, cfg_eos_list, RLVR_ERR_UNSUPPORTED, "field 'eos_token_id'");
   config_case("odd_head_dim", GOOD, cfg_odd_head_dim, RLVR_ERR_CONFIG, "'head_dim'");
+  /* Sizes the files cannot hold are refused before anything is allocated. */
+  config_case("huge_layers", GOOD, cfg_huge_layers, RLVR_ERR_MISMATCH, "'num_hidden_layers' 1000000000");
+  config_case("huge_vocab", GOOD, cfg_huge_vocab, RLVR_ERR_MISMATCH, "'vocab_size' 60000000");
 
   /* Shapes that config.json contradicts: the tensor file is named. */
   char *d = case_dir("hidden_48", GOOD), *cfg = pathf("%s/config.json", d);
