@@ -1,0 +1,572 @@
+/* kernels.c — CPU operations of the policy model; see kernels.h.
+ *
+ * Matrix products. One driver (mm_run) computes C(i, j) (+)= sum_k A(i, k)
+ * B(k, j) for the three products of a linear layer:
+ *
+ *   forward   C = Y^T: C(n, m) = sum_k W[n, k] X[m, k]   A = W (rows), B = X^T
+ *                                                        (packed), C stored
+ *                                                        transposed into Y
+ *   dX        C(m, k) = sum_n dY[m, n] W[n, k]           A = dY, B = W in place
+ *   dW        C(n, k) += sum_m dY[m, n] X[m, k]          A = dY^T, B = X in place
+ *
+ * The micro-kernel holds an MR x NR tile of C in registers (NR = two AVX-512
+ * vectors of 16 floats) and for k = 0, 1, ... broadcasts A(i, k) and does
+ * c(i, j) = fma(A(i, k), B(k, j), c(i, j)). So every element of C is one fma
+ * chain over k in increasing order, whatever the tile, the tail handling
+ * (masked loads of zeros past the edge: the chain is the same), the thread or
+ * the K blocking (a tile leaves registers between K blocks as exact floats
+ * and comes back). In the forward the tokens are the B columns, hence a row
+ * of Y does not depend on which other rows were in the batch: the exactness
+ * property of kernels.h. The weights are used as they are stored (A rows);
+ * only the activations are repacked (transposed, O(M K) per call).
+ *
+ * Without AVX-512 a plain C micro-kernel with the same structure is used
+ * (a*b then +, not fused): slower, and its results differ from the AVX-512
+ * build's, but within one build forward and decode still agree exactly. */
+#include "model/kernels.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/check.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#define MM_INLINE static inline __attribute__((always_inline))
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products                                                           */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__AVX512F__)
+enum { MM_NR = 32, MM_MR = 12 };
+#else
+enum { MM_NR = 16, MM_MR = 4 };
+#endif
+/* Blocking: a task is MB rows x NB panels of C; K runs in blocks of KC so that
+ * a B micro-panel (KC x NR floats, 32 KiB) stays in L1 across the task's row
+ * tiles, and the task's B block (KC x NB*NR, 256 KiB) in L2. */
+enum { MM_KC = 256, MM_MB = 8 * MM_MR, MM_NB = 8 };
+
+typedef struct {
+  const float *a;
+  ptrdiff_t as; /* A(i, k) = a[i*as + k], or a[k*as + i] when a_cols */
+  int a_cols;
+  const float *b;
+  ptrdiff_t ldb; /* B(k, j) = b[k*ldb + j]; unused when b_packed */
+  int b_packed;  /* b holds panels: panel p (columns p*NR..) is K x NR at b + p*K*NR */
+  float *c;
+  ptrdiff_t c_rs, c_cs; /* C(i, j) = c[i*c_rs + j*c_cs]; one of them is 1 */
+  int M, N, K;
+  int accumulate; /* C += A B instead of C = A B */
+} mm_problem;
+
+#if defined(__AVX512F__)
+
+static inline __mmask16 mask_first(int n) {
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* One MR x NR tile (mr rows, nv <= NR columns) over kc steps of k. mr, nvec
+ * (vectors of columns in use: 1 when nv <= 16) and a_cols are compile-time
+ * constants at every call site, so each instance is fully unrolled. */
+MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, const float *a,
+                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c,
+                     ptrdiff_t c_rs, ptrdiff_t c_cs, int load_c) {
+  const __mmask16 m0 = mask_first(nv), m1 = mask_first(nv - 16);
+  __m512 c0[MM_MR], c1[MM_MR];
+  float tmp[MM_NR] = {0};
+#pragma GCC unroll 12
+  for (int i = 0; i < MM_MR; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+  if (load_c) {
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) {
+      const float *ci = c + i * c_rs;
+      if (c_cs == 1) {
+        c0[i] = _mm512_maskz_loadu_ps(m0, ci);
+        if (nvec == 2) c1[i] = _mm512_maskz_loadu_ps(m1, ci + 16);
+      } else {
+        for (int j = 0; j < nv; j++) tmp[j] = ci[j * c_cs];
+        c0[i] = _mm512_maskz_loadu_ps(m0, tmp);
+        if (nvec == 2) c1[i] = _mm512_maskz_loadu_ps(m1, tmp + 16);
+      }
+    }
+  }
+  for (int k = 0; k < kc; k++) {
+    const float *bk = b + k * ldb;
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
+    const __m512 b1 = nvec == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+    for (int i = 0; i < mr; i++) {
+      const __m512 ai = _mm512_set1_ps(a_cols ? a[k * as + i] : a[i * as + k]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      if (nvec == 2) c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < mr; i++) {
+    float *ci = c + i * c_rs;
+    if (c_cs == 1) {
+      _mm512_mask_storeu_ps(ci, m0, c0[i]);
+      if (nvec == 2) _mm512_mask_storeu_ps(ci + 16, m1, c1[i]);
+    } else {
+      _mm512_storeu_ps(tmp, c0[i]);
+      if (nvec == 2) _mm512_storeu_ps(tmp + 16, c1[i]);
+      for (int j = 0; j < nv; j++) ci[j * c_cs] = tmp[j];
+    }
+  }
+}
+
+#else /* portable */
+
+MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, const float *a,
+                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c,
+                     ptrdiff_t c_rs, ptrdiff_t c_cs, int load_c) {
+  (void)nvec;
+  float acc[MM_MR][MM_NR], bk[MM_NR];
+  memset(acc, 0, sizeof acc);
+  if (load_c)
+    for (int i = 0; i < mr; i++)
+      for (int j = 0; j < nv; j++) acc[i][j] = c[i * c_rs + j * c_cs];
+  for (int j = nv; j < MM_NR; j++) bk[j] = 0;
+  for (int k = 0; k < kc; k++) {
+    for (int j = 0; j < nv; j++) bk[j] = b[k * ldb + j];
+    for (int i = 0; i < mr; i++) {
+      const float ai = a_cols ? a[k * as + i] : a[i * as + k];
+      for (int j = 0; j < MM_NR; j++) acc[i][j] = acc[i][j] + ai * bk[j];
+    }
+  }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nv; j++) c[i * c_rs + j * c_cs] = acc[i][j];
+}
+
+#endif
+
+/* Instantiates micro for every (mr, nvec, a_cols) so that each is unrolled. */
+static void micro_dispatch(int mr, int nv, int a_cols, int kc, const float *a, ptrdiff_t as,
+                           const float *b, ptrdiff_t ldb, float *c, ptrdiff_t c_rs, ptrdiff_t c_cs,
+                           int load_c) {
+  const int two = nv > 16;
+#define MM_CASE(R)                                                                                 \
+  case R:                                                                                          \
+    if (a_cols) {                                                                                  \
+      if (two) micro(R, 2, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                       \
+      else micro(R, 1, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                           \
+    } else {                                                                                       \
+      if (two) micro(R, 2, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                       \
+      else micro(R, 1, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                           \
+    }                                                                                              \
+    break;
+  switch (mr) {
+    MM_CASE(1)
+    MM_CASE(2)
+    MM_CASE(3)
+    MM_CASE(4)
+#if defined(__AVX512F__)
+    MM_CASE(5)
+    MM_CASE(6)
+    MM_CASE(7)
+    MM_CASE(8)
+    MM_CASE(9)
+    MM_CASE(10)
+    MM_CASE(11)
+    MM_CASE(12)
+#endif
+  default: RLVR_CHECK(0, "micro-kernel rows %d", mr);
+  }
+#undef MM_CASE
+}
+
+static void mm_run(const mm_problem *p) {
+  if (p->M <= 0 || p->N <= 0) return;
+  const int npan = (p->N + MM_NR - 1) / MM_NR;
+  const int nib = (p->M + MM_MB - 1) / MM_MB, njb = (npan + MM_NB - 1) / MM_NB;
+  const int ntask = nib * njb;
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+  for (int t = 0; t < ntask; t++) {
+    /* Consecutive tasks share a B block (jb), which then sits in L3 for both threads. */
+    const int ib = t % nib, jb = t / nib;
+    const int i0 = ib * MM_MB, i1 = imin(p->M, i0 + MM_MB);
+    const int p0 = jb * MM_NB, p1 = imin(npan, p0 + MM_NB);
+    if (p->K == 0) { /* an empty sum: 0, or C unchanged */
+      if (!p->accumulate)
+        for (int i = i0; i < i1; i++)
+          for (int j = p0 * MM_NR; j < imin(p->N, p1 * MM_NR); j++) p->c[i * p->c_rs + j * p->c_cs] = 0;
+      continue;
+    }
+    for (int k0 = 0; k0 < p->K; k0 += MM_KC) {
+      const int kc = imin(MM_KC, p->K - k0);
+      const int load_c = p->accumulate || k0 > 0;
+      for (int pp = p0; pp < p1; pp++) {
+        const int j0 = pp * MM_NR, nv = imin(MM_NR, p->N - j0);
+        const float *bp;
+        ptrdiff_t ldb;
+        if (p->b_packed) {
+          bp = p->b + (size_t)pp * p->K * MM_NR + (size_t)k0 * MM_NR;
+          ldb = MM_NR;
+        } else {
+          bp = p->b + (size_t)k0 * p->ldb + j0;
+          ldb = p->ldb;
+        }
+        for (int i = i0; i < i1; i += MM_MR) {
+          const int mr = imin(MM_MR, i1 - i);
+          const float *ap = p->a_cols ? p->a + (size_t)k0 * p->as + i : p->a + (size_t)i * p->as + k0;
+          float *cp = p->c + (ptrdiff_t)i * p->c_rs + (ptrdiff_t)j0 * p->c_cs;
+          micro_dispatch(mr, nv, p->a_cols, kc, ap, p->as, bp, ldb, cp, p->c_rs, p->c_cs, load_c);
+        }
+      }
+    }
+  }
+}
+
+size_t rlvr_linear_scratch(int M, int K) {
+  return (size_t)((M + MM_NR - 1) / MM_NR) * MM_NR * (size_t)K;
+}
+
+/* X (M, K) -> panels of NR tokens: dst[p*K*NR + k*NR + jj] = X[(p*NR + jj)*K + k],
+ * zero past M. */
+static void pack_transposed(float *dst, const float *X, int M, int K) {
+  const int npan = (M + MM_NR - 1) / MM_NR;
+#pragma omp parallel for schedule(static) if (npan > 1)
+  for (int pnl = 0; pnl < npan; pnl++) {
+    float *d = dst + (size_t)pnl * K * MM_NR;
+    const int m0 = pnl * MM_NR, nm = imin(MM_NR, M - m0);
+    for (int jj = 0; jj < nm; jj++) {
+      const float *x = X + (size_t)(m0 + jj) * K;
+      for (int k = 0; k < K; k++) d[(size_t)k * MM_NR + jj] = x[k];
+    }
+    for (int jj = nm; jj < MM_NR; jj++)
+      for (int k = 0; k < K; k++) d[(size_t)k * MM_NR + jj] = 0;
+  }
+}
+
+void rlvr_linear_pack(float *scratch, const float *X, int M, int K) {
+  if (M > 0) pack_transposed(scratch, X, M, K);
+}
+
+void rlvr_linear_forward(float *Y, const float *X, const float *W, const float *bias, int M, int N,
+                         int K, float *scratch) {
+  rlvr_linear_pack(scratch, X, M, K);
+  rlvr_linear_forward_packed(Y, scratch, W, bias, M, N, K);
+}
+
+void rlvr_linear_forward_packed(float *Y, const float *packed, const float *W, const float *bias,
+                                int M, int N, int K) {
+  if (M <= 0) return;
+  mm_problem p = {.a = W, .as = K, .a_cols = 0, .b = packed, .b_packed = 1, .c = Y, .c_rs = 1,
+                  .c_cs = N, .M = N, .N = M, .K = K, .accumulate = 0};
+  mm_run(&p);
+  if (bias) {
+#pragma omp parallel for schedule(static) if ((size_t)M * N > 65536)
+    for (int m = 0; m < M; m++)
+      for (int n = 0; n < N; n++) Y[(size_t)m * N + n] += bias[n];
+  }
+}
+
+void rlvr_linear_backward_x(float *dX, const float *dY, const float *W, int M, int N, int K,
+                            int accumulate) {
+  mm_problem p = {.a = dY, .as = N, .a_cols = 0, .b = W, .ldb = K, .b_packed = 0, .c = dX,
+                  .c_rs = K, .c_cs = 1, .M = M, .N = K, .K = N, .accumulate = accumulate};
+  mm_run(&p);
+}
+
+void rlvr_linear_backward_w(float *dW, float *db, const float *dY, const float *X, int M, int N,
+                            int K) {
+  mm_problem p = {.a = dY, .as = N, .a_cols = 1, .b = X, .ldb = K, .b_packed = 0, .c = dW,
+                  .c_rs = K, .c_cs = 1, .M = N, .N = K, .K = M, .accumulate = 1};
+  mm_run(&p);
+  if (db) {
+    /* Each thread owns a range of outputs and adds the rows in order. */
+#pragma omp parallel for schedule(static) if ((size_t)M * N > 65536)
+    for (int n0 = 0; n0 < N; n0 += 64) {
+      const int n1 = imin(N, n0 + 64);
+      for (int m = 0; m < M; m++)
+        for (int n = n0; n < n1; n++) db[n] += dY[(size_t)m * N + n];
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fixed-order reductions and exp                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Combines 16 partial sums by one fixed tree: (0+8, 1+9, ...), then halves. */
+static inline float tree16(float *acc) {
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+static inline float sum16(const float *x, int n) {
+  float acc[16] = {0};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += x[i + l];
+  for (int l = 0; i + l < n; l++) acc[l] += x[i + l];
+  return tree16(acc);
+}
+
+static inline float dot16(const float *x, const float *y, int n) {
+  float acc[16] = {0};
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += x[i + l] * y[i + l];
+  for (int l = 0; i + l < n; l++) acc[l] += x[i + l] * y[i + l];
+  return tree16(acc);
+}
+
+float rlvr_sum_fixed(const float *x, int n) { return sum16(x, n); }
+
+/* e^x = 2^n e^r with n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2]
+ * (ln 2 split in two so that n * LN2_HI is exact), e^r by its Taylor
+ * polynomial to degree 7 (remainder < 6e-9 relative), 2^n by the exponent
+ * bits. Only IEEE operations the compiler performs identically in scalar and
+ * vector code (no library call, no fused multiply-add). */
+float rlvr_expf(float x) {
+  const float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+  const float ROUND = 12582912.0f; /* 1.5 * 2^23: adding and subtracting it rounds to an integer */
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = (x * LOG2E + ROUND) - ROUND;
+  const float r = (x - n * LN2_HI) - n * LN2_LO;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RMSNorm                                                                   */
+/* ------------------------------------------------------------------------ */
+
+void rlvr_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int N, int C,
+                          float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C > 32768)
+  for (int n = 0; n < N; n++) {
+    const float *xr = x + (size_t)n * C;
+    float *yr = y + (size_t)n * C;
+    const float ms = dot16(xr, xr, C) / (float)C;
+    const float r = 1.0f / sqrtf(ms + eps);
+    for (int c = 0; c < C; c++) yr[c] = (xr[c] * r) * w[c];
+    if (rstd) rstd[n] = r;
+  }
+}
+
+void rlvr_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                           const float *rstd, int N, int C) {
+  /* dx_c = r (dy_c w_c - xhat_c mean_j(dy_j w_j xhat_j)),  xhat = x r. */
+#pragma omp parallel for schedule(static) if ((size_t)N * C > 32768)
+  for (int n = 0; n < N; n++) {
+    const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
+    float *dxr = dx + (size_t)n * C;
+    const float r = rstd[n];
+    float acc[16] = {0};
+    for (int c = 0; c < C; c++) acc[c & 15] += dyr[c] * w[c] * (xr[c] * r);
+    const float mean = tree16(acc) / (float)C;
+    for (int c = 0; c < C; c++) dxr[c] += r * (dyr[c] * w[c] - (xr[c] * r) * mean);
+  }
+  /* dw_c = sum_n dy_nc xhat_nc; threads own channel ranges. */
+#pragma omp parallel for schedule(static) if ((size_t)N * C > 32768)
+  for (int c0 = 0; c0 < C; c0 += 64) {
+    const int c1 = imin(C, c0 + 64);
+    for (int n = 0; n < N; n++) {
+      const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
+      const float r = rstd[n];
+      for (int c = c0; c < c1; c++) dw[c] += dyr[c] * (xr[c] * r);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* RoPE                                                                      */
+/* ------------------------------------------------------------------------ */
+
+void rlvr_rope_table(float *cos_t, float *sin_t, int max_pos, int D, double theta) {
+  const int half = D / 2;
+  for (int d = 0; d < half; d++) {
+    /* transformers: 1.0 / (base ** (arange(0, D, 2).float() / D)), in float32 */
+    const float expo = (float)(2 * d) / (float)D;
+    const float inv_freq = (float)(1.0 / (double)powf((float)theta, expo));
+    for (int p = 0; p < max_pos; p++) {
+      const float angle = (float)p * inv_freq; /* float32 product, as its matmul */
+      cos_t[(size_t)p * half + d] = (float)cos((double)angle);
+      sin_t[(size_t)p * half + d] = (float)sin((double)angle);
+    }
+  }
+}
+
+void rlvr_rope_apply(float *x, int N, int ld, int n_heads, int D, const int *pos,
+                     const float *cos_t, const float *sin_t, int inverse) {
+  const int half = D / 2;
+#pragma omp parallel for schedule(static) if ((size_t)N * ld > 32768)
+  for (int n = 0; n < N; n++) {
+    const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
+    for (int h = 0; h < n_heads; h++) {
+      float *x1 = x + (size_t)n * ld + (size_t)h * D, *x2 = x1 + half;
+      for (int d = 0; d < half; d++) {
+        const float a = x1[d], b = x2[d];
+        if (!inverse) { /* (a, b) -> (a cos - b sin, b cos + a sin) */
+          x1[d] = a * cs[d] - b * sn[d];
+          x2[d] = b * cs[d] + a * sn[d];
+        } else { /* the transpose of that rotation */
+          x1[d] = a * cs[d] + b * sn[d];
+          x2[d] = b * cs[d] - a * sn[d];
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* SwiGLU                                                                    */
+/* ------------------------------------------------------------------------ */
+
+void rlvr_swiglu_forward(float *act, const float *gate, const float *up, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (size_t i = 0; i < n; i++) {
+    const float g = gate[i];
+    act[i] = (g / (1.0f + rlvr_expf(-g))) * up[i];
+  }
+}
+
+void rlvr_swiglu_backward(float *dgate, float *dup, const float *dact, const float *gate,
+                          const float *up, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (size_t i = 0; i < n; i++) {
+    const float g = gate[i];
+    const float s = 1.0f / (1.0f + rlvr_expf(-g));
+    dgate[i] = dact[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
+    dup[i] = dact[i] * (g * s);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Log-softmax over the vocabulary                                           */
+/* ------------------------------------------------------------------------ */
+
+void rlvr_logsoftmax_row(const float *z, int V, float *lse, float *entropy, float *scratch) {
+  float m = z[0];
+  for (int j = 1; j < V; j++) m = z[j] > m ? z[j] : m;
+  for (int j = 0; j < V; j++) scratch[j] = rlvr_expf(z[j] - m);
+  const float S = sum16(scratch, V);
+  const float logS = logf(S);
+  if (lse) *lse = m + logS;
+  if (entropy) {
+    float acc[16] = {0};
+    int j = 0;
+    for (; j + 16 <= V; j += 16)
+      for (int l = 0; l < 16; l++) acc[l] += scratch[j + l] * (z[j + l] - m);
+    for (int l = 0; j + l < V; l++) acc[l] += scratch[j + l] * (z[j + l] - m);
+    *entropy = logS - tree16(acc) / S;
+  }
+}
+
+void rlvr_logsoftmax_row_backward(float *z, int V, float lse, float entropy, int target, float w,
+                                  float u) {
+  for (int j = 0; j < V; j++) {
+    const float lp = z[j] - lse;
+    const float p = rlvr_expf(lp);
+    z[j] = -w * p - u * p * (lp + entropy);
+  }
+  if (target >= 0) z[target] += w;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attention                                                                 */
+/* ------------------------------------------------------------------------ */
+
+void rlvr_attention_forward(float *out, float *lse, const float *q, const rlvr_kv_view *kv, int N,
+                            const int *pos, const size_t *seq_off, int H, int KVH, int D,
+                            int max_pos, float *scratch) {
+  const int HD = H * D, group = H / KVH, kvd = kv->kv_dim;
+  const float scale = (float)(1.0 / sqrt((double)D));
+  const int ntask = N * H;
+#pragma omp parallel for schedule(dynamic, 4) if (ntask > 1)
+  for (int task = 0; task < ntask; task++) {
+    const int i = task / H, h = task % H, g = h / group;
+    float *s = scratch + (size_t)omp_get_thread_num() * max_pos;
+    const float *qh = q + (size_t)i * HD + (size_t)h * D;
+    const float *kb = kv->k + seq_off[i] + (size_t)g * D, *vb = kv->v + seq_off[i] + (size_t)g * D;
+    const int n = pos[i] + 1;
+    float m = -INFINITY;
+    for (int j = 0; j < n; j++) {
+      s[j] = dot16(qh, kb + (size_t)j * kvd, D) * scale;
+      m = s[j] > m ? s[j] : m;
+    }
+    for (int j = 0; j < n; j++) s[j] = rlvr_expf(s[j] - m);
+    const float S = sum16(s, n);
+    float *o = out + (size_t)i * HD + (size_t)h * D;
+    for (int d = 0; d < D; d++) o[d] = 0;
+    for (int j = 0; j < n; j++) {
+      const float *vj = vb + (size_t)j * kvd;
+      const float pj = s[j];
+      for (int d = 0; d < D; d++) o[d] += pj * vj[d];
+    }
+    for (int d = 0; d < D; d++) o[d] /= S;
+    if (lse) lse[(size_t)i * H + h] = m + logf(S);
+  }
+}
+
+void rlvr_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                             const float *k, const float *v, const float *out, const float *lse,
+                             int B, const int *off, const int *len, int H, int KVH, int D,
+                             int max_len, float *scratch) {
+  /* s_j = scale q.k_j, p_j = e^(s_j - lse), o = sum_j p_j v_j:
+   *   dv_j += p_j do;  dp_j = do.v_j;  ds_j = p_j (dp_j - do.o);
+   *   dq += scale sum_j ds_j k_j;  dk_j += scale ds_j q.
+   * One task per (sequence, kv head): it owns that head's dk, dv rows and the
+   * dq of the query heads reading it, so no two threads write one float. */
+  const int HD = H * D, KD = KVH * D, group = H / KVH;
+  const float scale = (float)(1.0 / sqrt((double)D));
+  const int ntask = B * KVH;
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+  for (int task = 0; task < ntask; task++) {
+    const int b = task / KVH, g = task % KVH, T = len[b];
+    float *p = scratch + (size_t)omp_get_thread_num() * 2 * max_len, *ds = p + max_len;
+    const size_t r0 = (size_t)off[b];
+    for (int t = 0; t < T; t++) {
+      memset(dk + (r0 + t) * KD + (size_t)g * D, 0, sizeof(float) * D);
+      memset(dv + (r0 + t) * KD + (size_t)g * D, 0, sizeof(float) * D);
+    }
+    for (int h = g * group; h < (g + 1) * group; h++) {
+      for (int t = 0; t < T; t++) {
+        const size_t rt = r0 + t;
+        const float *qt = q + rt * HD + (size_t)h * D, *dot = dout + rt * HD + (size_t)h * D;
+        const float *ot = out + rt * HD + (size_t)h * D;
+        float *dqt = dq + rt * HD + (size_t)h * D;
+        const float l = lse[rt * H + h];
+        const float Dt = dot16(dot, ot, D);
+        for (int j = 0; j <= t; j++) {
+          const float *kj = k + (r0 + j) * KD + (size_t)g * D, *vj = v + (r0 + j) * KD + (size_t)g * D;
+          p[j] = rlvr_expf(dot16(qt, kj, D) * scale - l);
+          ds[j] = p[j] * (dot16(dot, vj, D) - Dt) * scale;
+        }
+        for (int d = 0; d < D; d++) dqt[d] = 0;
+        for (int j = 0; j <= t; j++) {
+          const float *kj = k + (r0 + j) * KD + (size_t)g * D;
+          float *dkj = dk + (r0 + j) * KD + (size_t)g * D, *dvj = dv + (r0 + j) * KD + (size_t)g * D;
+          const float pj = p[j], dsj = ds[j];
+          for (int d = 0; d < D; d++) {
+            dqt[d] += dsj * kj[d];
+            dkj[d] += dsj * qt[d];
+            dvj[d] += pj * dot[d];
+          }
+        }
+      }
+    }
+  }
+}
