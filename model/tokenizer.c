@@ -439,9 +439,13 @@ static const char *json_type_name(const cJSON *j) {
   return "invalid";
 }
 
-/* Every key of obj must be in allowed (NULL-terminated). */
+/* Every key of obj must be in allowed (NULL-terminated), and only once
+ * (tokenizers would take the last of two, cJSON finds the first). */
 static int check_keys(loader *L, const cJSON *obj, const char *field, const char *const *allowed) {
   for (const cJSON *c = obj->child; c; c = c->next) {
+    for (const cJSON *d = obj->child; d != c; d = d->next)
+      if (c->string && d->string && strcmp(c->string, d->string) == 0)
+        return ferr(L, RLVR_ERR_FORMAT, field, "field \"%s\" appears twice", c->string);
     int ok = 0;
     for (const char *const *a = allowed; *a && !ok; a++) ok = c->string && strcmp(c->string, *a) == 0;
     if (!ok)

@@ -17,6 +17,8 @@ Writes (all committed, each well under 1 MB):
                                           with tokenizers' BpeTrainer, plus variants
                                           that exercise each pipeline option; each is
                                           inline, with its cases
+  tests/fixtures/tokenizers/tiny/tokenizer.json  the plain trained one (vocab 400, every
+                                          byte in it) as a file of its own
   tests/fixtures/tokenizers/chat.json     conversations rendered by transformers'
                                           apply_chat_template(tokenize=False) with the
                                           real Qwen2.5 and Qwen3 templates, Llama 3's
@@ -422,6 +424,11 @@ def main():
             "decode": decode_cases(tok, ["你好，世界 🙂 한국어", "<|im_start|>x<|eot_id|>"]),
         }
     ttexts, variants = trained_fixture()
+    # The plain trained tokenizer also as a file of its own (tests, fuzz seeds).
+    os.makedirs(os.path.join(OUT, "tiny"), exist_ok=True)
+    with open(os.path.join(OUT, "tiny", "tokenizer.json"), "w") as f:
+        json.dump(variants["bytelevel"]["tokenizer"], f, ensure_ascii=False, indent=1)
+        f.write("\n")
     trained = {"meta": meta, "texts": ttexts, "variants": variants}
 
     for name, obj in (("real.json", real), ("trained.json", trained), ("chat.json", chat)):

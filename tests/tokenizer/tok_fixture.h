@@ -20,7 +20,7 @@
 #include "model/tokenizer.h"
 #include "testing.h"
 
-static cJSON *fx_load(const char *path) {
+static inline cJSON *fx_load(const char *path) {
   char *text;
   size_t len;
   if (rlvr_file_read(path, &text, &len)) {
@@ -37,7 +37,7 @@ static cJSON *fx_load(const char *path) {
 }
 
 /* The bytes of a fixture string (plain, or {"hex": ...}); malloc'ed. */
-static char *fx_str(const cJSON *j, size_t *len) {
+static inline char *fx_str(const cJSON *j, size_t *len) {
   if (cJSON_IsString(j)) {
     *len = strlen(j->valuestring);
     return strdup(j->valuestring);
@@ -59,7 +59,7 @@ static char *fx_str(const cJSON *j, size_t *len) {
   return out;
 }
 
-static int32_t *fx_ids(const cJSON *arr, size_t *n) {
+static inline int32_t *fx_ids(const cJSON *arr, size_t *n) {
   *n = (size_t)cJSON_GetArraySize(arr);
   int32_t *ids = malloc((*n + 1) * sizeof *ids);
   size_t i = 0;
@@ -68,7 +68,7 @@ static int32_t *fx_ids(const cJSON *arr, size_t *n) {
 }
 
 /* A printable, truncated copy of text for messages. */
-static void fx_show(const char *s, size_t n, char *out, size_t cap) {
+static inline void fx_show(const char *s, size_t n, char *out, size_t cap) {
   size_t o = 0;
   for (size_t i = 0; i < n && o + 8 < cap; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -82,14 +82,14 @@ static void fx_show(const char *s, size_t n, char *out, size_t cap) {
   out[o] = 0;
 }
 
-static void fx_print_ids(const char *what, const int32_t *ids, size_t n) {
+static inline void fx_print_ids(const char *what, const int32_t *ids, size_t n) {
   fprintf(stderr, "    %s (%zu):", what, n);
   for (size_t i = 0; i < n && i < 64; i++) fprintf(stderr, " %d", ids[i]);
   fprintf(stderr, n > 64 ? " ...\n" : "\n");
 }
 
 /* Compares got with want; on a mismatch prints the first differing index. */
-static int fx_same_ids(const char *label, const char *text, size_t tlen, const int32_t *got,
+static inline int fx_same_ids(const char *label, const char *text, size_t tlen, const int32_t *got,
                        size_t ngot, const int32_t *want, size_t nwant) {
   size_t k = 0;
   while (k < ngot && k < nwant && got[k] == want[k]) k++;
@@ -104,7 +104,7 @@ static int fx_same_ids(const char *label, const char *text, size_t tlen, const i
   return 0;
 }
 
-static int fx_same_bytes(const char *label, const char *text, size_t tlen, const char *got,
+static inline int fx_same_bytes(const char *label, const char *text, size_t tlen, const char *got,
                          size_t ngot, const char *want, size_t nwant) {
   test_checks++;
   if (ngot == nwant && memcmp(got, want, ngot) == 0) return 1;
@@ -119,7 +119,7 @@ static int fx_same_bytes(const char *label, const char *text, size_t tlen, const
 }
 
 /* Runs every case of one tokenizer; returns the number of failed checks. */
-static int fx_check_cases(const char *label, const rlvr_tokenizer *tok, const cJSON *texts,
+static inline int fx_check_cases(const char *label, const rlvr_tokenizer *tok, const cJSON *texts,
                           const cJSON *cases, const cJSON *decode_cases) {
   int before = test_failures;
   const cJSON *t = texts->child;
