@@ -372,27 +372,37 @@ static int run_item(lua_State *L) {
 
 static void finish(rlvr_verify_result *out, int64_t t0) { out->elapsed_ns = rlvr_verify_now_ns() - t0; }
 
+int rlvr_host_precheck(const rlvr_verify_options *o, const rlvr_verify_item *item, rlvr_verify_result *out) {
+  size_t cap = (size_t)o->max_input_bytes;
+  char msg[160];
+  rlvr_verify_status status;
+  if (!item->verifier || !*item->verifier) {
+    snprintf(msg, sizeof msg, "no verifier named for this item");
+    status = RLVR_VERIFY_INPUT_ERROR;
+  } else if (item->reference && item->reference_len > cap) {
+    snprintf(msg, sizeof msg, "reference is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
+             item->reference_len, cap);
+    status = RLVR_VERIFY_INPUT_ERROR;
+  } else if (item->meta && item->meta_len > cap) {
+    snprintf(msg, sizeof msg, "meta is %zu bytes, over the cap of %zu (verify.max_input_bytes)", item->meta_len, cap);
+    status = RLVR_VERIFY_INPUT_ERROR;
+  } else if (item->completion_len > cap) {
+    snprintf(msg, sizeof msg, "completion is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
+             item->completion_len, cap);
+    status = RLVR_VERIFY_WRONG_FORMAT;
+  } else {
+    return 0;
+  }
+  memset(out, 0, sizeof *out);
+  rlvr_verify_result_set_error(out, status, msg);
+  return 1;
+}
+
 void rlvr_host_verify(rlvr_verify_host *h, const rlvr_verify_item *item, rlvr_verify_result *out) {
   int64_t t0 = rlvr_verify_now_ns();
   memset(out, 0, sizeof *out);
   RLVR_CHECK(item->completion || item->completion_len == 0);
-  size_t cap = (size_t)h->opt.max_input_bytes;
-  if (!item->verifier || !*item->verifier) {
-    rlvr_verify_result_set_error(out, RLVR_VERIFY_INPUT_ERROR, "no verifier named for this item");
-    finish(out, t0);
-    return;
-  }
-  if (item->reference && item->reference_len > cap) {
-    snprintf(h->msg, sizeof h->msg, "reference is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
-             item->reference_len, cap);
-    rlvr_verify_result_set_error(out, RLVR_VERIFY_INPUT_ERROR, h->msg);
-    finish(out, t0);
-    return;
-  }
-  if (item->meta && item->meta_len > cap) {
-    snprintf(h->msg, sizeof h->msg, "meta is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
-             item->meta_len, cap);
-    rlvr_verify_result_set_error(out, RLVR_VERIFY_INPUT_ERROR, h->msg);
+  if (rlvr_host_precheck(&h->opt, item, out)) {
     finish(out, t0);
     return;
   }
@@ -405,13 +415,6 @@ void rlvr_host_verify(rlvr_verify_host *h, const rlvr_verify_item *item, rlvr_ve
     return;
   }
   memcpy(out->version, e->version, sizeof out->version);
-  if (item->completion_len > cap) {
-    snprintf(h->msg, sizeof h->msg, "completion is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
-             item->completion_len, cap);
-    rlvr_verify_result_set_error(out, RLVR_VERIFY_WRONG_FORMAT, h->msg);
-    finish(out, t0);
-    return;
-  }
 
   cJSON *ref = NULL, *meta = NULL;
   if (item->reference && item->reference_json) {

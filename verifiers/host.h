@@ -103,7 +103,7 @@ typedef struct {
   rlvr_verify_status status;
   char *details;             /* JSON object text, malloc'd, owned by the result */
   int64_t elapsed_ns;        /* wall time of the item where it ran */
-  char version[32];          /* the script's version, cut to 31 bytes; "" if it did not load */
+  char version[32];          /* the script's version, cut to 31 bytes; "" if it did not load or did not run */
 } rlvr_verify_result;
 
 /* Frees details and zeroes the result(s). Accept zeroed results. */
@@ -118,6 +118,12 @@ typedef struct rlvr_verify_host rlvr_verify_host;
 /* Copies o. Scripts are loaded on first use, so this cannot fail. */
 rlvr_verify_host *rlvr_host_build(const rlvr_verify_options *o);
 void rlvr_host_free(rlvr_verify_host *h); /* accepts NULL */
+
+/* Decides the items that need no script: no verifier named, reference or
+ * meta over the cap (input-error), completion over the cap (wrong-format,
+ * score 0). Returns 1 and fills *out (overwritten) for those; 0 otherwise.
+ * rlvr_host_verify does this first; the pool does it before sending. */
+int rlvr_host_precheck(const rlvr_verify_options *o, const rlvr_verify_item *item, rlvr_verify_result *out);
 
 /* Verifies one item; *out is overwritten (not freed first) and always filled. */
 void rlvr_host_verify(rlvr_verify_host *h, const rlvr_verify_item *item, rlvr_verify_result *out);

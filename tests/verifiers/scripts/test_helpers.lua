@@ -6,7 +6,7 @@ return {
     local cmd, arg = completion:match("^(%a+)%s*(%d*)")
     if cmd == "crash" then rlvr.test_crash() end
     if cmd == "sleep" then rlvr.test_sleep(tonumber(arg)) end
-    if cmd == "malloc" then rlvr.test_malloc(tonumber(arg)) end
+    if cmd == "malloc" then return 0, { malloc = rlvr.test_malloc(tonumber(arg)) } end
     if cmd == "pid" then return 0, { pid = rlvr.test_pid() } end
     return completion == "one" and 1 or 0, {}
   end,
