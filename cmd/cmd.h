@@ -20,6 +20,9 @@ typedef struct {
 
 int cmd_config(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+/* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
+int cmd_bench_verify(int argc, char **argv);
 
 /* Common options. Parses argv[1..] for --config FILE, a positional *.lua,
  * --set key=value (repeatable) and -h/--help; every other argument is left

@@ -14,6 +14,7 @@ typedef struct {
 
 /* Entries are added here as benchmarks land: {"name", fn, "summary"}. */
 static const bench_entry benches[] = {
+    {"verify", cmd_bench_verify, "verifications per second: host, pool, per worker"},
     {NULL, NULL, NULL},
 };
 
