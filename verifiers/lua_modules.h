@@ -12,7 +12,8 @@
 
 #include <lua.h>
 
-#define RLVR_LUA_MODULES(X) /* modules are added here, one X(name) each */
+#define RLVR_LUA_MODULES(X) /* modules are added here, one X(name) each */ \
+  X(mathlib) /* mathlib_lua.c: rlvr.math_*, rlvr.arith_eval, rlvr.rat (exact math) */
 
 #define RLVR_LUA_MODULE_DECL(name) void rlvr_lua_open_##name(lua_State *L);
 RLVR_LUA_MODULES(RLVR_LUA_MODULE_DECL)
