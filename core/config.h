@@ -24,6 +24,42 @@
   X(STR, log_level, "log.level", "info", "One of debug, info, warn, error.")                       \
   X(STR, model_path, "model.path", "",                                                             \
     "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")                  \
+  X(STR, task_source, "task.source", "arith",                                                      \
+    "Where prompts come from: a generator (a name, NAME.lua in task.paths or tasks/generators/, or a path to a .lua file) or a JSONL dataset (any other path).") \
+  X(STR, task_paths, "task.paths", "",                                                             \
+    "Directories searched for generator scripts NAME.lua, ':'-separated, before the built-in tasks/generators/.") \
+  X(STR, task_template, "task.template", "r1",                                                     \
+    "Prompt template: r1 (R1-Zero text, <think> opened), r1_zero (the paper's text, ending at 'Assistant:'), plain, chat (the model's chat template), or a path to a template .lua file.") \
+  X(INT, task_seed, "task.seed", 0,                                                                \
+    "Seed of the training order (dataset shuffles, the generator's stream); 0 = run.seed.")        \
+  X(INT, task_split_seed, "task.split_seed", 0,                                                    \
+    "Seed of the held-out split; not tied to run.seed, so runs with different seeds are scored on the same problems.") \
+  X(INT, task_heldout_size, "task.heldout_size", 500,                                              \
+    "Generators: held-out problems (distinct prompts that training never sees).")                  \
+  X(FLOAT, task_heldout_fraction, "task.heldout_fraction", 0.0,                                    \
+    "Datasets without task.heldout_path: the fraction of records held out.")                       \
+  X(STR, task_heldout_path, "task.heldout_path", "",                                               \
+    "Datasets: a JSONL file for the held-out split (same field mapping).")                         \
+  X(INT, task_digits, "task.digits", 2, "Generators: most digits of a number in a problem (difficulty.digits).") \
+  X(INT, task_steps, "task.steps", 2, "Generators: operations per problem (difficulty.steps).")    \
+  X(STR, task_options, "task.options", "",                                                         \
+    "Generators: more difficulty settings, 'key=value,...' (integers, numbers, true/false or strings).") \
+  X(STR, task_verifier, "task.verifier", "",                                                       \
+    "Verifier of every item; '' = the generator's own, or math for a dataset.")                    \
+  X(STR, task_prompt_field, "task.prompt_field", "question,problem,prompt",                        \
+    "Datasets: the prompt's field; ','-separated candidates, the first present wins.")             \
+  X(STR, task_answer_field, "task.answer_field", "answer,solution",                                \
+    "Datasets: the answer's field; ','-separated candidates, the first present wins.")             \
+  X(STR, task_answer_extract, "task.answer_extract", "auto",                                       \
+    "Datasets: gsm8k (after the last '####'), boxed (the last \\boxed{}), none, or auto (by what the answer holds).") \
+  X(STR, task_solution_field, "task.solution_field", "",                                           \
+    "Datasets: a field with a worked solution; '' = what the answer extraction leaves.")           \
+  X(STR, task_verifier_field, "task.verifier_field", "verifier",                                   \
+    "Datasets: a field that, where a record has it, names the record's verifier.")                 \
+  X(STR, task_id_field, "task.id_field", "id",                                                     \
+    "Datasets: a field that, where a record has it, is its id (else file:line).")                  \
+  X(STR, task_meta_fields, "task.meta_fields", "",                                                 \
+    "Datasets: ','-separated fields copied into the verifier's meta object.")                      \
   X(FLOAT, sample_temperature, "sample.temperature", 1.0,                                          \
     "Softmax temperature; 0 = greedy (argmax).")                                                   \
   X(INT, sample_top_k, "sample.top_k", 0, "Keep only the k most likely tokens; 0 = all.")          \
