@@ -19,7 +19,7 @@ enum { MAX_MATCH = 64, MAX_PM = 4, MAX_IVL = 16, EQ_BUDGET = 20000, MAX_POINTS =
 void rlvr_mq_opts_default(rlvr_mq_opts *o) {
   o->rel_tol = 1e-9;
   o->min_sig_digits = 6;
-  o->npoints = 6;
+  o->npoints = 8;
 }
 
 typedef struct {
@@ -203,14 +203,41 @@ static int scalar_core(eqctx *c, const rlvr_mx_node *g, const rlvr_mx_node *a) {
     }
     return 0;
   }
+  int np = c->o->npoints > MAX_POINTS ? MAX_POINTS : c->o->npoints;
+  /* Rational functions first: exact values at rational points decide for
+   * certain where they differ, and tell x from x + 10^-12. */
+  int valid = 0, exact_ok = 1;
+  for (int pt = 0; pt < np && exact_ok; pt++) {
+    ge = rlvr_mx_eval_exact_at(c->m, g, pt, &gv);
+    ae = rlvr_mx_eval_exact_at(c->m, a, pt, &av);
+    if (ge == RLVR_MX_UNDEFINED || ae == RLVR_MX_UNDEFINED) continue; /* a pole: skip the point */
+    if (ge != RLVR_MX_EXACT || ae != RLVR_MX_EXACT) {
+      exact_ok = 0;
+      break;
+    }
+    if (rlvr_rat_cmp(&gv, &av) != 0) {
+      c->method = "exact_points";
+      return 0;
+    }
+    valid++;
+  }
+  if (exact_ok && valid >= 3) {
+    c->method = "exact_points";
+    return 1;
+  }
+  /* Otherwise doubles (complex, so roots and logs of negatives stay defined).
+   * A point where one side is real and the other is not lies outside one
+   * side's real domain (\ln x + \ln y at x, y < 0): it is skipped. */
   c->method = "points";
-  int valid = 0, np = c->o->npoints > MAX_POINTS ? MAX_POINTS : c->o->npoints;
+  valid = 0;
   for (int pt = 0; pt < np; pt++) {
     int lost = 0;
     double complex vg = rlvr_mx_eval_num(g, pt, &lost), va = rlvr_mx_eval_num(a, pt, &lost);
     int fg = isfinite(creal(vg)) && isfinite(cimag(vg)), fa = isfinite(creal(va)) && isfinite(cimag(va));
     if (lost || (!fg && !fa)) continue;
     if (fg != fa) return 0; /* defined on one side only: different functions */
+    int rg = fabs(cimag(vg)) <= 1e-9 * fmax(1.0, cabs(vg)), ra = fabs(cimag(va)) <= 1e-9 * fmax(1.0, cabs(va));
+    if (rg != ra) continue;
     if (!close_point(vg, va, fmax(c->o->rel_tol, 1e-9))) return 0;
     valid++;
   }
@@ -618,8 +645,24 @@ static int eq_rel(eqctx *c, const rlvr_mx_node *g, const rlvr_mx_node *a) {
 
 /* ------------------------------------------------------------------ */
 
+static int is_based(const rlvr_mx_node *n) { return n->kind == RLVR_MX_SYM && n->op == 1; }
+
+/* 1011_2 against 1011_2 (same digits, same base) or against plain 1011 (the
+ * base was asked for in the question); never against 1011_3 or eleven. */
+static int eq_based(eqctx *c, const rlvr_mx_node *g, const rlvr_mx_node *a) {
+  c->method = "base";
+  if (is_based(g) && is_based(a)) return g->len == a->len && !memcmp(g->str, a->str, g->len);
+  const rlvr_mx_node *b = is_based(g) ? g : a, *o = b == g ? a : g;
+  if (o->kind != RLVR_MX_NUM || !rlvr_rat_is_int(&o->num) || (o->flags & (RLVR_MXN_POINT | RLVR_MXN_EXP))) return 0;
+  char *digits;
+  size_t dl;
+  if (rlvr_mx_print(c->m, o, &digits, &dl)) return 0;
+  return dl < b->len && b->str[dl] == '_' && !memcmp(b->str, digits, dl);
+}
+
 static int eq_inner(eqctx *c, const rlvr_mx_node *g, const rlvr_mx_node *a) {
   if (g->kind == RLVR_MX_REL || a->kind == RLVR_MX_REL) return eq_rel(c, g, a);
+  if (is_based(g) || is_based(a)) return eq_based(c, g, a);
   if (has_pm(g) || has_pm(a)) return eq_pm(c, g, a);
   if (g->kind == RLVR_MX_TEXT || a->kind == RLVR_MX_TEXT) return eq_text(c, g, a);
   if (is_collection(g) || is_collection(a)) return eq_coll(c, g, a);

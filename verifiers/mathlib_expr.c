@@ -1040,7 +1040,19 @@ static rlvr_mx_node *parse_postfix(parser *p) {
       char *sub;
       size_t sl;
       if (!parse_subscript(p, &sub, &sl)) return NULL;
-      if (x->kind == RLVR_MX_SYM) { /* x_1 is a variable of its own */
+      if (is_int_literal(x) && rlvr_rat_sign(&x->num) >= 0) { /* 1011_2: a number in base 2 */
+        char *digits;
+        size_t dl;
+        if (rlvr_mx_print(p->m, x, &digits, &dl)) return fail(p, RLVR_ERR_NOMEM, "out of memory"), NULL;
+        char *name = rlvr_mctx_alloc(p->m, dl + sl + 2);
+        if (!name) return fail(p, RLVR_ERR_NOMEM, "out of memory"), NULL;
+        memcpy(name, digits, dl);
+        name[dl] = '_';
+        memcpy(name + dl + 1, sub, sl);
+        name[dl + 1 + sl] = 0;
+        x = make_sym(p, name, dl + 1 + sl);
+        if (x) x->op = 1;
+      } else if (x->kind == RLVR_MX_SYM) { /* x_1 is a variable of its own */
         size_t nl = x->len + 1 + sl;
         char *name = rlvr_mctx_alloc(p->m, nl + 1);
         if (!name) return fail(p, RLVR_ERR_NOMEM, "out of memory"), NULL;
@@ -1050,7 +1062,7 @@ static rlvr_mx_node *parse_postfix(parser *p) {
         name[nl] = 0;
         x = make_sym(p, name, nl);
       } else {
-        p->notes |= RLVR_MXP_UNITS; /* 1011_2 (a base), or a subscript on a group: dropped */
+        p->notes |= RLVR_MXP_UNITS; /* a subscript on a group: dropped */
       }
     } else if (t->t == T_PRIME && x->kind == RLVR_MX_SYM) {
       advance(p);
@@ -1693,16 +1705,24 @@ static rlvr_mx_exactness from_err(int err) {
   return err == RLVR_ERR_RANGE ? RLVR_MX_TOOBIG : err == RLVR_ERR_NOMEM ? RLVR_MX_TOOBIG : RLVR_MX_UNDEFINED;
 }
 
-rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_rat *out) {
+/* A rational value for each variable at sample point pt (see sym_value for the
+ * float points): p/q with p in [1, 61], q in [1, 17], signs as sym_value's. */
+static int sym_rational(rlvr_mctx *m, uint64_t h, int pt, rlvr_rat *out);
+
+/* pt < 0: variables are not exact; pt >= 0: variables take rational values. */
+static rlvr_mx_exactness exact(rlvr_mctx *m, const rlvr_mx_node *n, int pt, rlvr_rat *out) {
   rlvr_rat a, b, r;
   rlvr_mx_exactness e;
   int err;
   switch (n->kind) {
   case RLVR_MX_NUM: *out = n->num; return RLVR_MX_EXACT;
+  case RLVR_MX_SYM: case RLVR_MX_CALL:
+    if (pt < 0 || n->op == 1) return RLVR_MX_INEXACT; /* op 1: a number in a base, not a variable */
+    return sym_rational(m, n->hash, pt, out) ? RLVR_MX_TOOBIG : RLVR_MX_EXACT;
   case RLVR_MX_ADD: case RLVR_MX_MUL: {
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &r))) return e;
+    if ((e = exact(m, n->kids[0], pt, &r))) return e;
     for (uint32_t i = 1; i < n->nkids; i++) {
-      if ((e = rlvr_mx_eval_exact(m, n->kids[i], &b))) return e;
+      if ((e = exact(m, n->kids[i], pt, &b))) return e;
       err = n->kind == RLVR_MX_ADD ? rlvr_rat_add(m, &r, &r, &b) : rlvr_rat_mul(m, &r, &r, &b);
       if (err) return from_err(err);
     }
@@ -1710,21 +1730,21 @@ rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_r
     return RLVR_MX_EXACT;
   }
   case RLVR_MX_NEG:
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+    if ((e = exact(m, n->kids[0], pt, &a))) return e;
     rlvr_rat_neg(out, &a);
     return RLVR_MX_EXACT;
   case RLVR_MX_DIV:
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a)) || (e = rlvr_mx_eval_exact(m, n->kids[1], &b))) return e;
+    if ((e = exact(m, n->kids[0], pt, &a)) || (e = exact(m, n->kids[1], pt, &b))) return e;
     if (rlvr_rat_is_zero(&b)) return RLVR_MX_UNDEFINED;
     if ((err = rlvr_rat_div(m, out, &a, &b))) return from_err(err);
     return RLVR_MX_EXACT;
   case RLVR_MX_PCT:
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+    if ((e = exact(m, n->kids[0], pt, &a))) return e;
     if ((err = rlvr_rat_from_i64(m, &b, 100, 1)) || (err = rlvr_rat_div(m, out, &a, &b))) return from_err(err);
     return RLVR_MX_EXACT;
   case RLVR_MX_POW: {
-    if ((e = rlvr_mx_eval_exact(m, n->kids[1], &b))) return e;
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+    if ((e = exact(m, n->kids[1], pt, &b))) return e;
+    if ((e = exact(m, n->kids[0], pt, &a))) return e;
     int64_t ei;
     /* trivial bases take any exponent */
     if (rlvr_rat_is_int(&a) && a.num.n <= 1 && (a.num.n == 0 || a.num.d[0] == 1) && rlvr_rat_is_int(&b)) {
@@ -1746,14 +1766,14 @@ rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_r
     if (!rlvr_big_to_i64(&b.num, &pn) || !rlvr_big_to_i64(&b.den, &qd) || qd > 64) return RLVR_MX_INEXACT;
     if (rlvr_rat_sign(&a) < 0 && qd % 2 == 0) return RLVR_MX_INEXACT;
     if (rlvr_rat_is_zero(&a)) return pn < 0 ? RLVR_MX_UNDEFINED : (rlvr_rat_from_i64(m, out, 0, 1) ? RLVR_MX_TOOBIG : RLVR_MX_EXACT);
-    int exact = 0;
-    if ((err = rlvr_rat_root(m, &r, &exact, &a, (uint64_t)qd))) return from_err(err);
-    if (!exact) return RLVR_MX_INEXACT;
+    int is_exact = 0;
+    if ((err = rlvr_rat_root(m, &r, &is_exact, &a, (uint64_t)qd))) return from_err(err);
+    if (!is_exact) return RLVR_MX_INEXACT;
     if ((err = rlvr_rat_pow(m, out, &r, pn))) return from_err(err);
     return RLVR_MX_EXACT;
   }
   case RLVR_MX_FACT: {
-    if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+    if ((e = exact(m, n->kids[0], pt, &a))) return e;
     if (!rlvr_rat_is_int(&a)) return RLVR_MX_INEXACT;
     if (rlvr_rat_sign(&a) < 0) return RLVR_MX_UNDEFINED;
     if (a.num.n > 1) return RLVR_MX_TOOBIG;
@@ -1765,33 +1785,33 @@ rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_r
     return RLVR_MX_EXACT;
   }
   case RLVR_MX_FUNC: {
-    int exact = 0;
+    int is_exact = 0;
     switch (n->op) {
     case RLVR_MXF_SQRT:
-      if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+      if ((e = exact(m, n->kids[0], pt, &a))) return e;
       if (rlvr_rat_sign(&a) < 0) return RLVR_MX_INEXACT;
-      if ((err = rlvr_rat_root(m, &r, &exact, &a, 2))) return from_err(err);
-      if (!exact) return RLVR_MX_INEXACT;
+      if ((err = rlvr_rat_root(m, &r, &is_exact, &a, 2))) return from_err(err);
+      if (!is_exact) return RLVR_MX_INEXACT;
       *out = r;
       return RLVR_MX_EXACT;
     case RLVR_MXF_ROOT: {
       int64_t k;
-      if ((e = rlvr_mx_eval_exact(m, n->kids[0], &b))) return e;
+      if ((e = exact(m, n->kids[0], pt, &b))) return e;
       if (!rlvr_rat_is_int(&b) || !rlvr_big_to_i64(&b.num, &k) || k < 1 || k > 4096) return RLVR_MX_INEXACT;
-      if ((e = rlvr_mx_eval_exact(m, n->kids[1], &a))) return e;
+      if ((e = exact(m, n->kids[1], pt, &a))) return e;
       if (rlvr_rat_sign(&a) < 0 && k % 2 == 0) return RLVR_MX_INEXACT;
-      if ((err = rlvr_rat_root(m, &r, &exact, &a, (uint64_t)k))) return from_err(err);
-      if (!exact) return RLVR_MX_INEXACT;
+      if ((err = rlvr_rat_root(m, &r, &is_exact, &a, (uint64_t)k))) return from_err(err);
+      if (!is_exact) return RLVR_MX_INEXACT;
       *out = r;
       return RLVR_MX_EXACT;
     }
     case RLVR_MXF_ABS:
-      if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+      if ((e = exact(m, n->kids[0], pt, &a))) return e;
       *out = a;
       if (rlvr_rat_sign(&a) < 0) rlvr_rat_neg(out, &a);
       return RLVR_MX_EXACT;
     case RLVR_MXF_FLOOR: case RLVR_MXF_CEIL: {
-      if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a))) return e;
+      if ((e = exact(m, n->kids[0], pt, &a))) return e;
       rlvr_big q, rem, one;
       if ((err = rlvr_big_divmod(m, &q, &rem, &a.num, &a.den)) || (err = rlvr_big_from_u64(m, &one, 1)))
         return from_err(err);
@@ -1807,7 +1827,7 @@ rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_r
     }
     case RLVR_MXF_BINOM: {
       int64_t nn, kk;
-      if ((e = rlvr_mx_eval_exact(m, n->kids[0], &a)) || (e = rlvr_mx_eval_exact(m, n->kids[1], &b))) return e;
+      if ((e = exact(m, n->kids[0], pt, &a)) || (e = exact(m, n->kids[1], pt, &b))) return e;
       if (!rlvr_rat_is_int(&a) || !rlvr_rat_is_int(&b) || !rlvr_big_to_i64(&a.num, &nn) || !rlvr_big_to_i64(&b.num, &kk))
         return RLVR_MX_INEXACT;
       if (nn < 0) return RLVR_MX_INEXACT;
@@ -1830,6 +1850,14 @@ rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_r
   }
 }
 
+rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_rat *out) {
+  return exact(m, n, -1, out);
+}
+
+rlvr_mx_exactness rlvr_mx_eval_exact_at(rlvr_mctx *m, const rlvr_mx_node *n, int point, rlvr_rat *out) {
+  return exact(m, n, point < 0 ? 0 : point, out);
+}
+
 /* ------------------------------------------------------------------ */
 /* numeric evaluation                                                  */
 
@@ -1847,6 +1875,13 @@ static double sym_value(uint64_t h, int point) {
   double v = 0.35 + 1.9 * ((double)(z >> 11) * 0x1.0p-53);
   int neg = point == 0 ? 0 : point == 1 ? 1 : (int)((z >> 7) & 1);
   return neg ? -v : v;
+}
+
+static int sym_rational(rlvr_mctx *m, uint64_t h, int pt, rlvr_rat *out) {
+  uint64_t z = splitmix(h + 0x9E3779B97F4A7C15ull * (uint64_t)(pt + 1));
+  int64_t p = 1 + (int64_t)((z >> 20) % 61), q = 1 + (int64_t)((z >> 40) % 17);
+  int neg = pt == 0 ? 0 : pt == 1 ? 1 : (int)((z >> 7) & 1);
+  return rlvr_rat_from_i64(m, out, neg ? -p : p, q);
 }
 
 static int is_small_rational(const rlvr_mx_node *n, int64_t *p, int64_t *q) {
@@ -1994,7 +2029,7 @@ static double complex ev(const rlvr_mx_node *n, int pt, int *lost) {
     case RLVR_MXF_BINOM: {
       b = ev(n->kids[1], pt, lost);
       double x = creal(a), k = creal(b);
-      v = exp(lgamma(x + 1) - lgamma(k + 1) - lgamma(x - k + 1));
+      v = tgamma(x + 1) / (tgamma(k + 1) * tgamma(x - k + 1));
       if (x == floor(x) && k == floor(k) && x >= 0) v = (k < 0 || k > x) ? 0 : round(creal(v));
       break;
     }

@@ -33,7 +33,7 @@ enum { RLVR_MX_MAX_INPUT = 16384, RLVR_MX_MAX_DEPTH = 96, RLVR_MX_MAX_NODES = 20
 
 typedef enum {
   RLVR_MX_NUM,      /* exact literal: num (+ decimal notes in flags/frac_digits/sig_digits) */
-  RLVR_MX_SYM,      /* a variable: str (e.g. "x", "x_1", "\alpha"), hash */
+  RLVR_MX_SYM,      /* a variable: str (e.g. "x", "x_1", "\alpha"), hash; op 1: a number in a base ("1011_2") */
   RLVR_MX_CONST,    /* op: RLVR_MXC_PI, _E, _I, _INF */
   RLVR_MX_ADD,      /* n-ary sum */
   RLVR_MX_MUL,      /* n-ary product */
@@ -120,6 +120,12 @@ typedef enum {
 } rlvr_mx_exactness;
 
 rlvr_mx_exactness rlvr_mx_eval_exact(rlvr_mctx *m, const rlvr_mx_node *n, rlvr_rat *out);
+
+/* The same with every variable set to a rational depending on its hash and
+ * the point (signs as for rlvr_mx_eval_num's points): two rational functions
+ * that agree at several such points are equal with overwhelming probability
+ * (Schwartz-Zippel), and ones that differ by 1e-12 are told apart. */
+rlvr_mx_exactness rlvr_mx_eval_exact_at(rlvr_mctx *m, const rlvr_mx_node *n, int point, rlvr_rat *out);
 
 /* Numeric value at sample point `point` (each variable gets a value derived
  * from its hash and the point; points alternate signs). *lost is set when a
