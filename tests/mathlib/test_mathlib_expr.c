@@ -81,7 +81,7 @@ static const struct { const char *in, *canon, *value; } parse_cases[] = {
     {"-1 < x \\le 3", "-1<x<=3", "-"},
     {"(-\\infty, 0) \\cup (1, \\infty)", "(-oo,0) U (1,oo)", "-"},
     {"\\frac{1}{2^{99}}", "1/2^99", "1/633825300114114700748351602688"},
-    {"1011_2", "1011", "1011"},
+    {"1011_2", "1011_2", "-"}, /* a number in base 2 keeps its base */
     {"\\mathbf{v}", "v", "-"},
     {"\\overline{AB}", "\\overline{A*B}", "-"},
     {"π/2", "pi/2", "-"},
