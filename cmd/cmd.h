@@ -21,6 +21,7 @@ typedef struct {
 int cmd_config(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
 /* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
 int cmd_bench_verify(int argc, char **argv);
 

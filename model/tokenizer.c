@@ -947,8 +947,8 @@ static int load_decoder(loader *L, const cJSON *d, const char *field) {
               "decoder \"%s\" is not supported (rlvr implements ByteLevel, Sequence)", type);
 }
 
-/* NFC/NFD/NFKC/NFKD of valid UTF-8 s, appended to out. */
-static void normalize_valid(const rlvr_tokenizer *tok, const char *s, size_t n, cvec *out);
+/* The normalizer over s into out (invalid UTF-8 bytes kept as they are). */
+static void normalize(const rlvr_tokenizer *tok, const char *s, size_t n, cvec *out);
 
 static int load_added(loader *L, const cJSON *list) {
   rlvr_tokenizer *tok = L->tok;
@@ -1027,7 +1027,7 @@ static void build_tries(rlvr_tokenizer *tok) {
         continue;
       }
       cvec nb = {0};
-      if (tok->n_norm) normalize_valid(tok, tok->pool.v + a->off, a->len, &nb);
+      if (tok->n_norm) normalize(tok, tok->pool.v + a->off, a->len, &nb); /* content may be invalid UTF-8 */
       else cv_put(&nb, tok->pool.v + a->off, a->len);
       a->nlen = nb.n;
       a->noff = pool_add(tok, nb.v, nb.n);

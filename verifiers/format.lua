@@ -34,7 +34,8 @@ end
 
 function M.verify(completion, reference, meta)
   local opt = {}
-  for _, src in ipairs({ reference, meta }) do
+  for i = 1, 2 do -- reference first, then meta (which wins); either may be nil
+    local src = i == 1 and reference or meta
     if type(src) == "table" then
       for _, k in ipairs({ "think_tags", "answer_tags", "require_think", "allow_outside" }) do
         if src[k] ~= nil then opt[k] = src[k] end

@@ -65,7 +65,8 @@ end
 
 local function options(reference, meta)
   local o = {}
-  for _, src in ipairs({ reference, meta }) do
+  for i = 1, 2 do -- reference first, then meta (which wins); either may be nil
+    local src = i == 1 and reference or meta
     if type(src) == "table" then
       for _, k in ipairs(OPTION_KEYS) do
         if src[k] ~= nil then o[k] = src[k] end

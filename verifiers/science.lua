@@ -151,8 +151,9 @@ local function unlatex(s)
   s = s:gsub("\\[,;:! ]", " "):gsub("~", " "):gsub("\\quad", " ")
   s = s:gsub("\\times", "*"):gsub("\\cdot", "*"):gsub("\195\151", "*"):gsub("\194\183", "*")
   s = s:gsub("\226\136\146", "-") -- unicode minus
-  s = s:gsub("\\mu", "u"):gsub("\206\188", "u"):gsub("\194\181", "u") -- micro
+  s = s:gsub("\\mu%s*", "u"):gsub("\206\188%s*", "u"):gsub("\194\181%s*", "u") -- micro: \mu m is um
   s = s:gsub("\\Omega", "ohm"):gsub("\\AA", "Angstrom")
+  s = s:gsub("\\degree", "\194\176")
   s = s:gsub("%^{?\\circ}?%s*C", " degC"):gsub("\194\176%s*C", " degC")
   s = s:gsub("%^{?\\circ}?%s*F", " degF"):gsub("\194\176%s*F", " degF")
   s = s:gsub("%^{?\\circ}?", " deg"):gsub("\194\176", " deg")
@@ -175,9 +176,19 @@ local function split_quantity(s)
   local num, rest = s:match("^([%+%-]?%s*[%d%.,]+[eE][%+%-]?%d+)(.*)$")
   if not num then num, rest = s:match("^([%+%-]?%s*[%d%.,]*%d)(.*)$") end
   if not num then
-    -- a fraction or expression without a unit: let the math parser try it all
+    -- an expression ("(3)/(4) m", "\\sqrt2 m"): the shortest unit tail after a value
     local v = rlvr.math_value(s)
     if v then return v, "" end
+    for i = 2, #s do
+      local ch = s:sub(i, i)
+      if ch:match("[%a%%\194-\244]") and not s:sub(i - 1, i - 1):match("[%a\\\128-\191]") then
+        local head, tail = s:sub(1, i - 1), s:sub(i)
+        if parse_unit(tail) then
+          v = rlvr.math_value(head)
+          if v then return v, tail end
+        end
+      end
+    end
     return nil
   end
   local exp10 = 0
@@ -215,7 +226,8 @@ end
 
 local function max_letter(reference, meta)
   local n
-  for _, src in ipairs({ reference, meta }) do
+  for i = 1, 2 do -- reference first, then meta (which wins); either may be nil
+    local src = i == 1 and reference or meta
     if type(src) == "table" and src.choices ~= nil then
       if type(src.choices) == "table" then n = #src.choices else n = tonumber(src.choices) end
     end
@@ -226,8 +238,8 @@ end
 
 local function as_letter(s)
   if type(s) ~= "string" then return nil end
-  local l = s:match("^%s*%(?%s*([A-Z])%s*%)?%.?%s*$")
-  return l
+  local l = s:match("^%s*%(?%s*(%a)%s*%)?%.?%s*$")
+  return l and l:upper()
 end
 
 -- Every option letter standing alone in the answer text: "(C)", "C.", "C)", "**C**",
@@ -236,7 +248,12 @@ end
 local function letters_in(text, last)
   local t = unlatex(text):gsub("%*", " ")
   local seen, order = {}, {}
-  local whole = t:match("^%s*%(?%s*([A-Z])%s*%)?[%.:]?%s*$")
+  local whole = t:match("^%s*%(?%s*(%a)%s*%)?[%.:]?%s*$")
+  if whole then -- a lone letter, in either case: "c", "(C)"
+    whole = whole:upper()
+    if whole <= last then return { whole } end
+    return {}
+  end
   local pos = 1
   while true do
     local s, l, e = t:match("()([A-Z])()", pos)
@@ -318,6 +335,22 @@ local function verify_numeric(completion, gv, gscale, gdims, goffset, gnone, gun
     else
       details.reason = "unknown unit '" .. tostring(unit) .. "'"
       return 0, details
+    end
+  elseif not gscale then
+    -- the gold's unit is not in the table: only the same spelling will do
+    if unit and gunit and unit:gsub("%s", "") == gunit:gsub("%s", "") then
+      want, got = gv, v
+    else
+      details.reason = "the gold's unit is unknown and the answer's differs"
+      return 0, details
+    end
+  elseif none and not gnone and same_dims(gdims, dim()) and gscale ~= 1 then
+    -- a pure number against a percent: 0.45 and 45 both stand for 45 %
+    want = to_si(gv, gscale, goffset)
+    if math.abs(v - want) <= rel_tol * math.abs(want) then
+      got = v
+    else
+      got = to_si(v, gscale, goffset)
     end
   elseif none or gnone then
     -- no unit on one side: read the number in the other side's unit

@@ -236,6 +236,23 @@ static void bad_files(void) {
                    (parts){.added = "{\"id\":\"5\",\"content\":\"<s>\",\"special\":true}"},
                    RLVR_ERR_FORMAT, "added_tokens[0].id", NULL);
 
+  /* Raw invalid UTF-8 inside JSON strings (cJSON does not check it) loads or
+   * fails cleanly, even through the normalizer. */
+  {
+    char *j = build((parts){.norm = "{\"type\":\"NFKC\"}",
+                            .added = "{\"id\":6,\"content\":\"x\xff\xc3\",\"normalized\":true}"});
+    rlvr_tokenizer *t = NULL;
+    int rc = rlvr_tokenizer_load_json(j, strlen(j), "bad.json", &t);
+    CHECK_MSG(rc == RLVR_OK, "invalid UTF-8 added token: %s", rlvr_error_message());
+    if (t) {
+      int32_t ids[16];
+      size_t n = 0;
+      CHECK(rlvr_tokenizer_encode(t, "ax\xff\xc3" "b", 5, 0, ids, 16, &n) == RLVR_OK && n == 3 && ids[1] == 6);
+      rlvr_tokenizer_free(t);
+    }
+    free(j);
+  }
+
   /* sanity: the base itself loads */
   char *ok = build((parts){0});
   rlvr_tokenizer *tok = NULL;
