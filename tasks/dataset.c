@@ -318,19 +318,29 @@ int rlvr_dataset_item(const rlvr_dataset *d, size_t i, rlvr_task_item *out) {
 
 /* ---- loading ------------------------------------------------------------ */
 
-int rlvr_dataset_load(const char *path, const rlvr_dataset_mapping *m, rlvr_dataset **out) {
+/* Takes ownership of text (len bytes, NUL-terminated) whatever happens. */
+static int load_owned(const char *path, char *text, size_t len, const rlvr_dataset_mapping *m, rlvr_dataset **out) {
   extract_mode mode;
   if (!strcmp(m->answer_extract, "auto")) mode = EXTRACT_AUTO;
   else if (!strcmp(m->answer_extract, "gsm8k")) mode = EXTRACT_GSM8K;
   else if (!strcmp(m->answer_extract, "boxed")) mode = EXTRACT_BOXED;
   else if (!strcmp(m->answer_extract, "none")) mode = EXTRACT_NONE;
-  else
+  else {
+    free(text);
     return rlvr_error(RLVR_ERR_CONFIG, "task.answer_extract: '%s' is not one of auto, gsm8k, boxed, none",
                       m->answer_extract);
-  if (!m->prompt_field[0]) return rlvr_error(RLVR_ERR_CONFIG, "task.prompt_field is empty");
-  if (!m->answer_field[0]) return rlvr_error(RLVR_ERR_CONFIG, "task.answer_field is empty");
-  if (!m->verifier[0]) return rlvr_error(RLVR_ERR_CONFIG, "no verifier for dataset %s (task.verifier)", path);
+  }
+  const char *bad = !m->prompt_field[0] ? "task.prompt_field is empty"
+                    : !m->answer_field[0] ? "task.answer_field is empty"
+                    : !m->verifier[0]     ? "task.verifier is empty"
+                                          : NULL;
+  if (bad) {
+    free(text);
+    return rlvr_error(RLVR_ERR_CONFIG, "%s (dataset %s)", bad, path);
+  }
   rlvr_dataset *d = xcalloc(1, sizeof *d);
+  d->text = text;
+  d->text_len = len;
   d->path = xstrdup(path);
   const char *slash = strrchr(d->path, '/');
   d->base = slash ? slash + 1 : d->path;
@@ -342,24 +352,23 @@ int rlvr_dataset_load(const char *path, const rlvr_dataset_mapping *m, rlvr_data
   d->verifier_field = xstrdup(m->verifier_field);
   d->id_field = xstrdup(m->id_field);
   d->meta_fields = xstrdup(m->meta_fields);
-  int rc = rlvr_file_read(path, &d->text, &d->text_len);
-  if (rc) goto fail;
+  int rc = RLVR_OK;
   size_t cap = 0;
   size_t line = 0;
   for (size_t pos = 0; pos < d->text_len;) {
     const char *nl = memchr(d->text + pos, '\n', d->text_len - pos);
     size_t end = nl ? (size_t)(nl - d->text) : d->text_len;
     line++;
-    size_t len = end - pos;
-    if (len && d->text[pos + len - 1] == '\r') len--;
+    size_t n = end - pos;
+    if (n && d->text[pos + n - 1] == '\r') n--;
     int blank = 1;
-    for (size_t k = 0; k < len && blank; k++) blank = isspace((unsigned char)d->text[pos + k]);
+    for (size_t k = 0; k < n && blank; k++) blank = isspace((unsigned char)d->text[pos + k]);
     if (!blank) {
       if (d->n == cap) {
         cap = cap ? cap * 2 : 256;
         d->recs = xrealloc(d->recs, cap * sizeof *d->recs);
       }
-      d->recs[d->n++] = (record){pos, len, line};
+      d->recs[d->n++] = (record){pos, n, line};
     }
     pos = end + 1;
   }
@@ -386,4 +395,20 @@ int rlvr_dataset_load(const char *path, const rlvr_dataset_mapping *m, rlvr_data
 fail:
   rlvr_dataset_free(d);
   return rc;
+}
+
+int rlvr_dataset_load(const char *path, const rlvr_dataset_mapping *m, rlvr_dataset **out) {
+  char *text = NULL;
+  size_t len = 0;
+  int rc = rlvr_file_read(path, &text, &len);
+  if (rc) return rc;
+  return load_owned(path, text, len, m, out);
+}
+
+int rlvr_dataset_load_text(const char *name, const char *text, size_t len, const rlvr_dataset_mapping *m,
+                           rlvr_dataset **out) {
+  char *copy = xmalloc(len + 1);
+  memcpy(copy, text, len);
+  copy[len] = 0;
+  return load_owned(name, copy, len, m, out);
 }

@@ -50,6 +50,10 @@ typedef struct rlvr_dataset rlvr_dataset;
  * object, a mapped field missing or of the wrong type, no answer found by
  * the extraction, a duplicate id), RLVR_ERR_CONFIG (a bad mapping value). */
 int rlvr_dataset_load(const char *path, const rlvr_dataset_mapping *m, rlvr_dataset **out);
+/* The same from len bytes of text in memory (copied); name stands for the
+ * file in ids and messages. */
+int rlvr_dataset_load_text(const char *name, const char *text, size_t len, const rlvr_dataset_mapping *m,
+                           rlvr_dataset **out);
 void rlvr_dataset_free(rlvr_dataset *d); /* accepts NULL */
 
 size_t rlvr_dataset_size(const rlvr_dataset *d);
