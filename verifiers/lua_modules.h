@@ -13,6 +13,7 @@
 #include <lua.h>
 
 #define RLVR_LUA_MODULES(X) /* modules are added here, one X(name) each */ \
+  X(exec) /* exec_lua.c: rlvr.exec, the sandboxed code executor */ \
   X(mathlib) /* mathlib_lua.c: rlvr.math_*, rlvr.arith_eval, rlvr.rat (exact math) */
 
 #define RLVR_LUA_MODULE_DECL(name) void rlvr_lua_open_##name(lua_State *L);

@@ -1,0 +1,2 @@
+-- Hostile: burns CPU forever.
+while true do end
