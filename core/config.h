@@ -71,6 +71,24 @@
   X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
   X(STR, generate_template, "generate.template", "none",                                           \
     "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")   \
+  X(INT, transport_hwm_work, "transport.hwm_work", 1000,                                           \
+    "Messages queued per peer on the work channel (ROUTER/DEALER) before sends block.")            \
+  X(INT, transport_hwm_traj, "transport.hwm_traj", 64,                                             \
+    "Trajectory messages queued per worker (PUSH/PULL); a full queue blocks the worker.")          \
+  X(INT, transport_hwm_weights, "transport.hwm_weights", 4,                                        \
+    "Weights versions queued per subscriber (PUB/SUB); PUB drops a version when one is full.")     \
+  X(INT, transport_max_msg_bytes, "transport.max_msg_bytes", 268435456,                            \
+    "Largest work or trajectories message accepted (ZMQ_MAXMSGSIZE); bigger ones are dropped.")    \
+  X(INT, transport_max_frame_bytes, "transport.max_frame_bytes", 8589934592,                       \
+    "Largest frame (one tensor) a weights subscriber accepts (ZMQ_MAXMSGSIZE).")                   \
+  X(INT, transport_send_timeout_ms, "transport.send_timeout_ms", 60000,                            \
+    "A send blocked by a full queue gives up after this long (RLVR_ERR_TIMEOUT).")                 \
+  X(INT, transport_linger_ms, "transport.linger_ms", 1000,                                         \
+    "How long closing a socket waits for its queued messages to leave.")                           \
+  X(INT, transport_heartbeat_ms, "transport.heartbeat_ms", 1000,                                   \
+    "Interval of heartbeats between learner and workers (and of ZeroMQ's ZMTP heartbeats).")       \
+  X(INT, transport_peer_timeout_ms, "transport.peer_timeout_ms", 10000,                            \
+    "A peer not heard from for this long is reported dead.")                                       \
   X(STR, verify_paths, "verify.paths", "",                                                         \
     "Directories searched for verifier scripts NAME.lua, ':'-separated, before the built-in verifiers/.") \
   X(INT, verify_workers, "verify.workers", 0, "Verifier worker processes; 0 = one per CPU core.")  \
