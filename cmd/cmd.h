@@ -20,6 +20,8 @@ typedef struct {
 
 int cmd_config(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 /* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
@@ -37,6 +39,18 @@ int cmd_parse_common(int argc, char **argv, rlvr_config *cfg, char **rest, int *
 int cmd_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same with "usage:" hint; returns EXIT_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An option that is a shorthand for --set KEY=VALUE ("--model DIR"). */
+typedef struct {
+  const char *flag, *key;
+} cmd_shorthand;
+
+/* Applies the shorthands found in rest[0..*nrest) ("--flag VALUE" or
+ * "--flag=VALUE") to cfg and removes them from rest, keeping the others in
+ * order. Returns EXIT_OK, EXIT_USAGE (a flag without its value) or EXIT_FAIL
+ * (a bad value; message printed). */
+int cmd_apply_shorthands(const char *cmd, rlvr_config *cfg, char **rest, int *nrest,
+                         const cmd_shorthand *table, int ntable);
 
 /* Applies run.threads and log.level; call after the config is final. */
 int cmd_apply_runtime(const char *cmd, const rlvr_config *cfg);

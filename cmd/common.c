@@ -80,3 +80,35 @@ int cmd_apply_runtime(const char *cmd, const rlvr_config *cfg) {
   if (cfg->run_threads > 0) omp_set_num_threads((int)cfg->run_threads);
   return EXIT_OK;
 }
+
+int cmd_apply_shorthands(const char *cmd, rlvr_config *cfg, char **rest, int *nrest,
+                         const cmd_shorthand *table, int ntable) {
+  int keep = 0;
+  for (int i = 0; i < *nrest; i++) {
+    const char *a = rest[i], *value = NULL;
+    const cmd_shorthand *hit = NULL;
+    for (int j = 0; j < ntable && !hit; j++) {
+      size_t n = strlen(table[j].flag);
+      if (!strcmp(a, table[j].flag)) {
+        if (i + 1 >= *nrest) return cmd_usage_error(cmd, "%s needs a value", a);
+        hit = &table[j];
+        value = rest[++i];
+      } else if (!strncmp(a, table[j].flag, n) && a[n] == '=') {
+        hit = &table[j];
+        value = a + n + 1;
+      }
+    }
+    if (!hit) {
+      rest[keep++] = rest[i];
+      continue;
+    }
+    size_t len = strlen(hit->key) + strlen(value) + 2;
+    char *assignment = malloc(len);
+    snprintf(assignment, len, "%s=%s", hit->key, value);
+    int rc = rlvr_config_set(cfg, assignment);
+    free(assignment);
+    if (rc != RLVR_OK) return cmd_fail(cmd, "%s: %s", hit->flag, rlvr_error_message());
+  }
+  *nrest = keep;
+  return EXIT_OK;
+}

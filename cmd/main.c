@@ -5,6 +5,8 @@
 #include "cmd/cmd.h"
 
 static const rlvr_command commands[] = {
+    {"generate", cmd_generate, "sample completions of a prompt from a model"},
+    {"score", cmd_score, "per-token log-probabilities of texts under a model (JSON lines)"},
     {"bench", cmd_bench, "benchmarks (rlvr bench --help)"},
     {"config", cmd_config, "print the resolved configuration or the reference of every key"},
     {"tasks", cmd_tasks, "print task items (prompts, answers, worked examples) as JSONL"},
