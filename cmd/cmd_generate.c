@@ -29,7 +29,8 @@ static const char *usage =
     "  --temperature T    0 = greedy (sample.temperature)\n"
     "  --top-k K, --top-p P, --seed S   (sample.top_k, sample.top_p, sample.seed)\n"
     "  --template NAME    none, plain, chatml, llama3, ... (generate.template)\n"
-    "  --json             one JSON line per completion: text, token_ids, logprobs, finish_reason\n"
+    "  --json             one JSON line per completion: text, prompt_token_ids, token_ids,\n"
+    "                     logprobs, finish_reason\n"
     "\n"
     "Each option is a shorthand for --set of the key in parentheses.\n";
 
@@ -46,14 +47,16 @@ static uint64_t completion_seed(uint64_t seed, int i) {
   return seed * 0x9e3779b97f4a7c15ULL + (uint64_t)i * 0xd1b54a32d192ed03ULL + 1;
 }
 
-static void print_json(const cmd_policy *p, int index, const int32_t *ids, const float *lps, int n,
-                       const char *finish) {
+static void print_json(const cmd_policy *p, int index, const int32_t *prompt, size_t np,
+                       const int32_t *ids, const float *lps, int n, const char *finish) {
   char *text = NULL;
   size_t len;
   rlvr_tokenizer_decode(p->tok, ids, (size_t)n, 1, &text, &len);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "index", index);
   cJSON_AddStringToObject(o, "text", text);
+  cJSON *jpr = cJSON_AddArrayToObject(o, "prompt_token_ids");
+  for (size_t t = 0; t < np; t++) cJSON_AddItemToArray(jpr, cJSON_CreateNumber(prompt[t]));
   cJSON *jid = cJSON_AddArrayToObject(o, "token_ids");
   cJSON *jlp = cJSON_AddArrayToObject(o, "logprobs");
   for (int t = 0; t < n; t++) {
@@ -175,7 +178,7 @@ int cmd_generate(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     const int32_t *ids = out + (size_t)i * max_new;
     if (json) {
-      print_json(&p, i, ids, lps + (size_t)i * max_new, count[i], finish[i]);
+      print_json(&p, i, prompt, np, ids, lps + (size_t)i * max_new, count[i], finish[i]);
     } else {
       char *text = NULL;
       size_t len;

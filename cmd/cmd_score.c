@@ -2,7 +2,8 @@
  *
  * Input: JSON lines with "text", or with "prompt" and "completion" (encoded
  * separately and joined, the way a rollout joins them; the sums then cover
- * the completion only), or --text TEXT. Output: one JSON line per input, in
+ * the completion only), or with "token_ids" (and optionally
+ * "prompt_token_ids" before them, again summing only token_ids), or --text. Output: one JSON line per input, in
  * order: tokens (as written in tokenizer.json), token_ids, logprobs (null for
  * the first token, which has no context), sum_logprob and perplexity over the
  * scored tokens. A bad input line gets {"index": i, "error": "..."} and the
@@ -25,7 +26,9 @@ static const char *usage =
     "  {\"index\", \"tokens\", \"token_ids\", \"logprobs\", \"scored_from\", \"sum_logprob\",\n"
     "   \"num_scored\", \"perplexity\"}\n"
     "Input lines hold \"text\", or \"prompt\" and \"completion\" (then only the\n"
-    "completion's tokens are summed). --input - reads standard input.\n"
+    "completion's tokens are summed), or \"token_ids\" with optional\n"
+    "\"prompt_token_ids\" (as `rlvr generate --json` writes them). --input - reads\n"
+    "standard input.\n"
     "\n"
     "  --model DIR      model directory (model.path)\n"
     "  --input FILE     JSON lines to score\n"
@@ -59,6 +62,18 @@ static char *errorf(const char *fmt, const char *a, size_t line) {
   return s;
 }
 
+/* Appends the ids of a JSON array of integers; 0 if it is not one. */
+static int take_ids(const cJSON *a, int vocab, int32_t *out, size_t *n) {
+  const cJSON *x;
+  cJSON_ArrayForEach(x, a) {
+    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble || x->valueint < 0 ||
+        x->valueint >= vocab)
+      return 0;
+    out[(*n)++] = x->valueint;
+  }
+  return 1;
+}
+
 /* Encodes one input line into it (never fails the command: errors go into it->error). */
 static void encode_line(const cmd_policy *p, const char *src, size_t lineno, const char *line, int special,
                         item *it) {
@@ -72,7 +87,18 @@ static void encode_line(const cmd_policy *p, const char *src, size_t lineno, con
   const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "text");
   const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
   const cJSON *completion = cJSON_GetObjectItemCaseSensitive(o, "completion");
-  if (cJSON_IsString(text)) {
+  const cJSON *tids = cJSON_GetObjectItemCaseSensitive(o, "token_ids");
+  const cJSON *pids = cJSON_GetObjectItemCaseSensitive(o, "prompt_token_ids");
+  if (cJSON_IsArray(tids) && (!pids || cJSON_IsArray(pids))) {
+    size_t cap = (size_t)cJSON_GetArraySize(tids) + (pids ? (size_t)cJSON_GetArraySize(pids) : 0) + 1;
+    it->ids = xmalloc(cap * sizeof(int32_t));
+    const int V = p->model.cfg.vocab_size;
+    int good = !pids || take_ids(pids, V, it->ids, &it->n);
+    it->scored_from = it->n > 0 ? it->n : 1;
+    if (!good || !take_ids(tids, V, it->ids, &it->n))
+      it->error = errorf("%s:%zu: fields 'prompt_token_ids' and 'token_ids' must be arrays of integer ids "
+                         "below the vocabulary size", src, lineno);
+  } else if (cJSON_IsString(text)) {
     if (rlvr_tokenizer_encode_alloc(p->tok, text->valuestring, strlen(text->valuestring), special, &it->ids,
                                     &it->n) != RLVR_OK)
       it->error = errorf("%s:%zu: field 'text': cannot encode", src, lineno);
