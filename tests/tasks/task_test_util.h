@@ -12,7 +12,7 @@
 
 /* Builds a source from "key=value" overrides (NULL-terminated). Returns the
  * error code; *s is NULL on error. */
-static int build_source(rlvr_task_source **s, ...) {
+static inline int build_source(rlvr_task_source **s, ...) {
   rlvr_config cfg;
   rlvr_config_init(&cfg);
   va_list ap;
@@ -31,7 +31,7 @@ static int build_source(rlvr_task_source **s, ...) {
 }
 
 /* 1 when the last error message contains every given piece (NULL-terminated). */
-static int message_has(const char *first, ...) {
+static inline int message_has(const char *first, ...) {
   const char *msg = rlvr_error_message();
   int ok = strstr(msg, first) != NULL;
   va_list ap;
@@ -42,12 +42,12 @@ static int message_has(const char *first, ...) {
   return ok;
 }
 
-static int str_eq(const char *a, const char *b) {
+static inline int str_eq(const char *a, const char *b) {
   if (!a || !b) return a == b;
   return strcmp(a, b) == 0;
 }
 
-static int items_equal(const rlvr_task_item *a, const rlvr_task_item *b) {
+static inline int items_equal(const rlvr_task_item *a, const rlvr_task_item *b) {
   return str_eq(a->id, b->id) && str_eq(a->prompt, b->prompt) && str_eq(a->answer, b->answer) &&
          str_eq(a->reference, b->reference) && a->reference_json == b->reference_json &&
          str_eq(a->verifier, b->verifier) && str_eq(a->meta, b->meta) && str_eq(a->solution, b->solution);
