@@ -70,7 +70,7 @@
   X(STR, generate_prompt, "generate.prompt", "", "Prompt text for `rlvr generate`.")               \
   X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
   X(STR, generate_template, "generate.template", "none",                                           \
-    "Chat template around the prompt: none, plain, chatml, llama3, or a user template's name.")   \
+    "Chat template around the prompt: none, plain, chatml, qwen2.5, qwen3, llama3, or a path to a .lua template.")   \
   X(INT, transport_hwm_work, "transport.hwm_work", 1000,                                           \
     "Messages queued per peer on the work channel (ROUTER/DEALER) before sends block.")            \
   X(INT, transport_hwm_traj, "transport.hwm_traj", 64,                                             \
