@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "core/transport_bench.h"
 
 typedef struct {
   const char *name;
@@ -15,6 +16,7 @@ typedef struct {
 /* Entries are added here as benchmarks land: {"name", fn, "summary"}. */
 static const bench_entry benches[] = {
     {"verify", cmd_bench_verify, "verifications per second: host, pool, per worker"},
+    {"transport", rlvr_transport_bench_main, "trajectory and weights MB/s through ZeroMQ (ipc, tcp)"},
     {NULL, NULL, NULL},
 };
 
