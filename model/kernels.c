@@ -49,10 +49,11 @@ enum { MM_NR = 32, MM_MR = 12 };
 #else
 enum { MM_NR = 16, MM_MR = 4 };
 #endif
-/* Blocking: a task is MB rows x NB panels of C; K runs in blocks of KC so that
- * a B micro-panel (KC x NR floats, 32 KiB) stays in L1 across the task's row
- * tiles, and the task's B block (KC x NB*NR, 256 KiB) in L2. */
-enum { MM_KC = 256, MM_MB = 8 * MM_MR, MM_NB = 8 };
+/* Blocking: a task is MB rows x NB panels of C (NB_T or NB_S for the
+ * forward's transposed C, see mm_run); K runs in blocks of KC, so that the
+ * task's B block (KC x NB*NR floats, 256 KiB) stays in L2 and an A micro-panel
+ * (MR x KC) in L1 across a row tile's panels. */
+enum { MM_KC = 256, MM_MB = 8 * MM_MR, MM_NB = 8, MM_KC_T = 1024, MM_NB_T = 64, MM_NB_S = 16 };
 
 typedef struct {
   const float *a;
@@ -73,12 +74,14 @@ static inline __mmask16 mask_first(int n) {
   return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
-/* One MR x NR tile (mr rows, nv <= NR columns) over kc steps of k. mr, nvec
- * (vectors of columns in use: 1 when nv <= 16) and a_cols are compile-time
- * constants at every call site, so each instance is fully unrolled. */
+/* One MR x NR tile (mr rows, nv <= NR columns) over kc steps of k, with
+ * A(i, k) = a[k*as + i] (a_cols: packed, as = MR, or dW's dY^T) or
+ * a[i*as + k]. mr, nvec (vectors of columns in use: 1 when nv <= 16) and
+ * a_cols are compile-time constants at every call site, so each instance is
+ * fully unrolled. */
 MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, const float *a,
-                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c,
-                     ptrdiff_t c_rs, ptrdiff_t c_cs, int load_c) {
+                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c, ptrdiff_t c_rs,
+                     ptrdiff_t c_cs, int load_c, const float *pf) {
   const __mmask16 m0 = mask_first(nv), m1 = mask_first(nv - 16);
   __m512 c0[MM_MR], c1[MM_MR];
   float tmp[MM_NR] = {0};
@@ -100,6 +103,8 @@ MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, con
   }
   for (int k = 0; k < kc; k++) {
     const float *bk = b + k * ldb;
+    if (!a_cols && pf && (k & 15) == 0) /* the next A micro-panel, a line per row */
+      for (int i = 0; i < MM_MR; i++) _mm_prefetch((const char *)(pf + i * as + k), _MM_HINT_T0);
     const __m512 b0 = _mm512_maskz_loadu_ps(m0, bk);
     const __m512 b1 = nvec == 2 ? _mm512_maskz_loadu_ps(m1, bk + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
@@ -126,9 +131,9 @@ MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, con
 #else /* portable */
 
 MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, const float *a,
-                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c,
-                     ptrdiff_t c_rs, ptrdiff_t c_cs, int load_c) {
-  (void)nvec;
+                     ptrdiff_t as, const float *b, ptrdiff_t ldb, int nv, float *c, ptrdiff_t c_rs,
+                     ptrdiff_t c_cs, int load_c, const float *pf) {
+  (void)nvec, (void)pf;
   float acc[MM_MR][MM_NR], bk[MM_NR];
   memset(acc, 0, sizeof acc);
   if (load_c)
@@ -151,16 +156,16 @@ MM_INLINE void micro(const int mr, const int nvec, const int a_cols, int kc, con
 /* Instantiates micro for every (mr, nvec, a_cols) so that each is unrolled. */
 static void micro_dispatch(int mr, int nv, int a_cols, int kc, const float *a, ptrdiff_t as,
                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t c_rs, ptrdiff_t c_cs,
-                           int load_c) {
+                           int load_c, const float *pf) {
   const int two = nv > 16;
 #define MM_CASE(R)                                                                                 \
   case R:                                                                                          \
     if (a_cols) {                                                                                  \
-      if (two) micro(R, 2, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                       \
-      else micro(R, 1, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                           \
+      if (two) micro(R, 2, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c, pf);                       \
+      else micro(R, 1, 1, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c, pf);                           \
     } else {                                                                                       \
-      if (two) micro(R, 2, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                       \
-      else micro(R, 1, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c);                           \
+      if (two) micro(R, 2, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c, pf);                       \
+      else micro(R, 1, 0, kc, a, as, b, ldb, nv, c, c_rs, c_cs, load_c, pf);                           \
     }                                                                                              \
     break;
   switch (mr) {
@@ -183,45 +188,79 @@ static void micro_dispatch(int mr, int nv, int a_cols, int kc, const float *a, p
 #undef MM_CASE
 }
 
+/* The forward's staging block (see mm_run), per thread. Its row stride is
+ * padded by a cache line so that a tile's rows do not alias in L1. */
+enum { STAGE_LD = MM_NB_S * MM_NR + 16 };
+static _Thread_local float tl_stage[MM_MB * STAGE_LD] __attribute__((aligned(64)));
+
 static void mm_run(const mm_problem *p) {
   if (p->M <= 0 || p->N <= 0) return;
+  /* The forward's C is transposed: C(i, j) = Y[j][i], tokens are columns.
+   *  - K <= KC_T: no K blocking, each tile is scattered into Y once; a task
+   *    takes up to NB_T panels so that an A micro-panel (weights, read in
+   *    place, prefetched during the previous tile's first panel) serves many
+   *    tokens.
+   *  - K > KC_T: K blocks of KC, the task's tiles kept in a staging block
+   *    laid out as C (vector loads and stores between blocks), transposed
+   *    into Y once at the end: written in place, tiles would be gathered and
+   *    scattered at every block over rows of Y whose stride can alias.
+   * The backward's C is normal: K blocks of KC, tiles loaded and stored.
+   * None of this changes any element's fma chain. */
+  const int transposed = p->c_cs != 1;
+  RLVR_CHECK(!transposed || (p->c_rs == 1 && !p->accumulate));
+  const int staged = transposed && p->K > MM_KC_T;
+  const int KC = transposed && !staged ? p->K : MM_KC;
+  const int NB = !transposed ? MM_NB : staged ? MM_NB_S : MM_NB_T;
   const int npan = (p->N + MM_NR - 1) / MM_NR;
-  const int nib = (p->M + MM_MB - 1) / MM_MB, njb = (npan + MM_NB - 1) / MM_NB;
+  const int nib = (p->M + MM_MB - 1) / MM_MB, njb = (npan + NB - 1) / NB;
   const int ntask = nib * njb;
 #pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
   for (int t = 0; t < ntask; t++) {
     /* Consecutive tasks share a B block (jb), which then sits in L3 for both threads. */
     const int ib = t % nib, jb = t / nib;
     const int i0 = ib * MM_MB, i1 = imin(p->M, i0 + MM_MB);
-    const int p0 = jb * MM_NB, p1 = imin(npan, p0 + MM_NB);
+    const int p0 = jb * NB, p1 = imin(npan, p0 + NB);
+    const int j_lo = p0 * MM_NR, j_hi = imin(p->N, p1 * MM_NR);
     if (p->K == 0) { /* an empty sum: 0, or C unchanged */
       if (!p->accumulate)
         for (int i = i0; i < i1; i++)
-          for (int j = p0 * MM_NR; j < imin(p->N, p1 * MM_NR); j++) p->c[i * p->c_rs + j * p->c_cs] = 0;
+          for (int j = j_lo; j < j_hi; j++) p->c[i * p->c_rs + j * p->c_cs] = 0;
       continue;
     }
-    for (int k0 = 0; k0 < p->K; k0 += MM_KC) {
-      const int kc = imin(MM_KC, p->K - k0);
+    for (int k0 = 0; k0 < p->K; k0 += KC) {
+      const int kc = imin(KC, p->K - k0);
       const int load_c = p->accumulate || k0 > 0;
-      for (int pp = p0; pp < p1; pp++) {
-        const int j0 = pp * MM_NR, nv = imin(MM_NR, p->N - j0);
-        const float *bp;
-        ptrdiff_t ldb;
-        if (p->b_packed) {
-          bp = p->b + (size_t)pp * p->K * MM_NR + (size_t)k0 * MM_NR;
-          ldb = MM_NR;
-        } else {
-          bp = p->b + (size_t)k0 * p->ldb + j0;
-          ldb = p->ldb;
-        }
-        for (int i = i0; i < i1; i += MM_MR) {
-          const int mr = imin(MM_MR, i1 - i);
-          const float *ap = p->a_cols ? p->a + (size_t)k0 * p->as + i : p->a + (size_t)i * p->as + k0;
-          float *cp = p->c + (ptrdiff_t)i * p->c_rs + (ptrdiff_t)j0 * p->c_cs;
-          micro_dispatch(mr, nv, p->a_cols, kc, ap, p->as, bp, ldb, cp, p->c_rs, p->c_cs, load_c);
+      for (int i = i0; i < i1; i += MM_MR) {
+        const int mr = imin(MM_MR, i1 - i);
+        const float *ap = p->a_cols ? p->a + (size_t)k0 * p->as + i : p->a + (size_t)i * p->as + k0;
+        const float *next_a = !p->a_cols && i + MM_MR < p->M ? ap + MM_MR * p->as : NULL;
+        for (int pp = p0; pp < p1; pp++) {
+          const int j0 = pp * MM_NR, nv = imin(MM_NR, p->N - j0);
+          const float *bp;
+          ptrdiff_t ldb;
+          if (p->b_packed) {
+            bp = p->b + (size_t)pp * p->K * MM_NR + (size_t)k0 * MM_NR;
+            ldb = MM_NR;
+          } else {
+            bp = p->b + (size_t)k0 * p->ldb + j0;
+            ldb = p->ldb;
+          }
+          const float *pf = pp == p0 ? next_a : NULL;
+          if (staged)
+            micro_dispatch(mr, nv, p->a_cols, kc, ap, p->as, bp, ldb, tl_stage + (size_t)(i - i0) * STAGE_LD + (j0 - j_lo),
+                           STAGE_LD, 1, load_c, pf);
+          else
+            micro_dispatch(mr, nv, p->a_cols, kc, ap, p->as, bp, ldb,
+                           p->c + (ptrdiff_t)i * p->c_rs + (ptrdiff_t)j0 * p->c_cs, p->c_rs, p->c_cs, load_c, pf);
         }
       }
     }
+    if (staged) /* Y[j][i0..i1) = stage[0..i1-i0)[j - j_lo], contiguous in Y */
+      for (int j = j_lo; j < j_hi; j++) {
+        float *y = p->c + i0 + (ptrdiff_t)j * p->c_cs;
+        const float *st = tl_stage + (j - j_lo);
+        for (int i = 0; i < i1 - i0; i++) y[i] = st[(size_t)i * STAGE_LD];
+      }
   }
 }
 
