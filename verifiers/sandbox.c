@@ -179,6 +179,38 @@ static int safe_table_move(lua_State *L) {
   return 1;
 }
 
+/* table.insert and table.remove with the length they would shift bounded:
+ * they shift #t elements in C, and __len can make #t anything. */
+static int bounded_length_call(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, 1);
+    if (n < 0 || (lua_Unsigned)n >= TABLE_MOVE_MAX)
+      return luaL_error(L, "table length %I is over the sandbox's limit of %I elements", n,
+                        (lua_Integer)TABLE_MOVE_MAX);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+/* string.rep(s, n [, sep]): with s and sep both empty the C loop would run n
+ * times to build "", so that case returns at once. */
+static int safe_string_rep(lua_State *L) {
+  size_t l = 0, lsep = 0;
+  luaL_checklstring(L, 1, &l);
+  luaL_checkinteger(L, 2);
+  luaL_optlstring(L, 3, "", &lsep);
+  if (l == 0 && lsep == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 /* ---- building the environment ---- */
 
 /* Pushes a new table with every field of the table at idx except those in
@@ -243,9 +275,12 @@ static int build_env(lua_State *L) {
   lua_setfield(L, env, "_G");
 
   copy_table(L, string, string_skip);
+  wrap_field(L, "rep", safe_string_rep);
   lua_setfield(L, env, "string");
   copy_table(L, table, no_skip);
   wrap_field(L, "move", safe_table_move);
+  wrap_field(L, "insert", bounded_length_call);
+  wrap_field(L, "remove", bounded_length_call);
   lua_setfield(L, env, "table");
   copy_table(L, math, math_skip);
   lua_setfield(L, env, "math");
@@ -256,6 +291,7 @@ static int build_env(lua_State *L) {
   lua_pushliteral(L, "");
   RLVR_CHECK(lua_getmetatable(L, -1), "luaopen_string sets a metatable for strings");
   copy_table(L, string, string_skip);
+  wrap_field(L, "rep", safe_string_rep);
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");

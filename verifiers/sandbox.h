@@ -19,8 +19,10 @@
  *  - xpcall's message handler is skipped once the instruction budget has run
  *    out: Lua runs message handlers with hooks disabled, so a looping handler
  *    would otherwise escape the budget.
- *  - table.move refuses ranges over 2^24 elements: its loop runs in C, where
- *    the count hook does not see it.
+ *  - C loops whose length a script controls are bounded, since the count
+ *    hook does not see them: table.move refuses ranges over 2^24 elements,
+ *    table.insert and table.remove tables whose length (__len included) is
+ *    over 2^24, and string.rep of an empty string returns "" at once.
  *  - coroutine is left out: each coroutine has its own hook count.
  *  - math.random stays, reseeded with a fixed seed before every call
  *    (rlvr_sandbox_call), so a score depends only on the call's inputs, not on

@@ -98,6 +98,12 @@ static void test_loops(void) {
   for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
     expect("loop", modes[i], RLVR_VERIFY_TIMEOUT, "instruction budget of 2000000 instructions exceeded");
   expect("load_loop", "x", RLVR_VERIFY_TIMEOUT, "instruction budget");
+  /* Loops in C whose length the script controls are refused or cut short. */
+  rlvr_verify_result r = run("loop", "rep-empty", NULL);
+  CHECK(r.status == RLVR_VERIFY_OK && strstr(r.details, "\"len\":0"));
+  rlvr_verify_result_clear(&r);
+  expect("loop", "len-insert", RLVR_VERIFY_VERIFIER_ERROR, "over the sandbox's limit");
+  expect("loop", "len-remove", RLVR_VERIFY_VERIFIER_ERROR, "over the sandbox's limit");
 }
 
 static void test_memory(void) {

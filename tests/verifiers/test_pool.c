@@ -122,7 +122,7 @@ static void test_in_order_and_same_as_inline(void) {
 }
 
 static void test_stuck_worker(void) {
-  rlvr_verify_pool *p = make_pool(2, 300);
+  rlvr_verify_pool *p = make_pool(2, 1000);
   batch b = {0};
   for (int i = 0; i < 40; i++) {
     if (i == 5 || i == 30) batch_add(&b, "test_helpers", "sleep 100000", NULL);
@@ -136,7 +136,7 @@ static void test_stuck_worker(void) {
     if (i == 5 || i == 30) {
       CHECK_MSG(r[i].status == RLVR_VERIFY_TIMEOUT && r[i].score == 0, "item %d: %s", i,
                 rlvr_verify_status_name(r[i].status));
-      CHECK(strstr(test_error_of(&r[i], err, sizeof err), "wall-clock deadline of 300 ms"));
+      CHECK(strstr(test_error_of(&r[i], err, sizeof err), "wall-clock deadline of 1000 ms"));
     } else {
       CHECK_MSG(r[i].status == RLVR_VERIFY_OK && r[i].score == 1, "item %d: %s %s", i,
                 rlvr_verify_status_name(r[i].status), r[i].details);
@@ -178,7 +178,20 @@ static void test_crash(void) {
   CHECK(strstr(err, "the verifier worker died of signal") || strstr(err, "the verifier worker exited with status"));
   rlvr_pool_stats st;
   rlvr_pool_get_stats(p, &st);
-  CHECK(st.workers_died == 1 && st.workers_started == 3);
+  /* The replacement starts when there is work for it: maybe in this batch,
+   * maybe in the next. */
+  CHECK_MSG(st.workers_died == 1 && st.workers_started >= 2, "%lld died, %lld started, %lld killed, %lld requeued",
+            (long long)st.workers_died, (long long)st.workers_started, (long long)st.workers_killed,
+            (long long)st.requeued);
+  rlvr_verify_results_clear(r, b.n);
+  free(r);
+  batch_free(&b);
+  /* A clean batch: both workers run again. */
+  for (int i = 0; i < 300; i++) batch_add(&b, "test_helpers", "one", NULL);
+  r = score(p, &b);
+  rlvr_pool_get_stats(p, &st);
+  CHECK(st.workers_died == 1 && st.workers_started == 3 && r[150].status == RLVR_VERIFY_OK);
+  CHECK(rlvr_pool_worker_pid(p, 0) > 0 && rlvr_pool_worker_pid(p, 1) > 0);
   rlvr_verify_results_clear(r, b.n);
   free(r);
   batch_free(&b);

@@ -18,6 +18,15 @@ return {
       -- Lua code called from C (gsub's replacement function) is counted too.
       ("x"):gsub("x", forever)
       return 1
+    elseif completion == "rep-empty" then
+      -- string.rep's C loop would run 2^62 times to build "".
+      local s = string.rep("", 1 << 62) .. ("").rep("", 1 << 62, "")
+      return 0, { len = #s }
+    elseif completion == "len-insert" or completion == "len-remove" then
+      -- __len makes table.insert/remove shift 2^50 elements in C.
+      local t = setmetatable({}, { __len = function() return 1 << 50 end })
+      if completion == "len-insert" then table.insert(t, 1, "x") else table.remove(t, 1) end
+      return 1
     elseif completion == "close" then
       -- A to-be-closed variable whose __close loops after the budget ran out.
       local t <close> = setmetatable({}, { __close = forever })
