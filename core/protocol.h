@@ -306,5 +306,7 @@ int rlvr_msg_decode_frames(const rlvr_frame *frames, int nframes, rlvr_msg *out)
  * pass a previous result to continue over more bytes. Uses the SSE4.2
  * instruction where the CPU has it. */
 uint32_t rlvr_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same without the instruction (the path of other CPUs), for tests. */
+uint32_t rlvr_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 #endif

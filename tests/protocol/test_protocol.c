@@ -480,6 +480,7 @@ static uint32_t crc_bitwise(const uint8_t *p, size_t n) {
 static void test_crc32c(void) {
   /* The catalogue's check value and RFC 3720 appendix B.4. */
   CHECK(rlvr_crc32c(0, "123456789", 9) == 0xE3069283u);
+  CHECK(rlvr_crc32c_portable(0, "123456789", 9) == 0xE3069283u);
   uint8_t b[64];
   memset(b, 0, 32);
   CHECK(rlvr_crc32c(0, b, 32) == 0x8A9136AAu);
@@ -499,9 +500,23 @@ static void test_crc32c(void) {
     for (size_t n = 0; n + off <= sizeof data; n += (n < 40 ? 1 : 37)) {
       uint32_t want = crc_bitwise(data + off, n);
       if (rlvr_crc32c(0, data + off, n) != want) bad++;
+      if (rlvr_crc32c_portable(0, data + off, n) != want) bad++;
       size_t half = n / 3;
       if (rlvr_crc32c(rlvr_crc32c(0, data + off, half), data + off + half, n - half) != want) bad++;
+      if (rlvr_crc32c_portable(rlvr_crc32c_portable(0, data + off, half), data + off + half, n - half) != want) bad++;
     }
+  /* Long inputs (the instruction path runs three interleaved chains on
+   * blocks of 12 KiB), at odd offsets and lengths around block edges. */
+  size_t big = 3 * 3 * 4096 + 123;
+  uint8_t *lb = malloc(big + 8);
+  for (size_t i = 0; i < big + 8; i++) x = x * 1103515245u + 12345u, lb[i] = (uint8_t)(x >> 16);
+  const size_t lens[] = {3 * 4096 - 1, 3 * 4096, 3 * 4096 + 1, 2 * 3 * 4096 + 8, big};
+  for (size_t off = 0; off < 3; off++)
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+      if (rlvr_crc32c(0, lb + off, lens[k]) != crc_bitwise(lb + off, lens[k]) ||
+          rlvr_crc32c_portable(0, lb + off, lens[k]) != crc_bitwise(lb + off, lens[k]))
+        bad++;
+  free(lb);
   CHECK_MSG(bad == 0, "%d CRC-32C mismatches against the bitwise reference", bad);
 }
 
