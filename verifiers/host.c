@@ -379,6 +379,9 @@ int rlvr_host_precheck(const rlvr_verify_options *o, const rlvr_verify_item *ite
   if (!item->verifier || !*item->verifier) {
     snprintf(msg, sizeof msg, "no verifier named for this item");
     status = RLVR_VERIFY_INPUT_ERROR;
+  } else if (strlen(item->verifier) > RLVR_VERIFY_NAME_MAX) {
+    snprintf(msg, sizeof msg, "the verifier's name is over %d bytes", RLVR_VERIFY_NAME_MAX);
+    status = RLVR_VERIFY_INPUT_ERROR;
   } else if (item->reference && item->reference_len > cap) {
     snprintf(msg, sizeof msg, "reference is %zu bytes, over the cap of %zu (verify.max_input_bytes)",
              item->reference_len, cap);

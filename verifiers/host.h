@@ -27,7 +27,8 @@
  *   verifier-error  the script is missing, does not compile, raised an error,
  *                   or returned something that is not a valid score/details
  *   input-error     the item itself is malformed: reference or meta over
- *                   max_input_bytes or not valid JSON, no verifier named
+ *                   max_input_bytes or not valid JSON, no verifier named or
+ *                   a name over RLVR_VERIFY_NAME_MAX bytes
  * Errors put {"error": "<message>"} in details.
  *
  * Each host keeps one sandbox per verifier name, built on first use and
@@ -64,6 +65,8 @@ int rlvr_verify_status_is_scored(rlvr_verify_status s);
 /* Largest details JSON a result carries; longer details are replaced by
  * {"details_truncated": true}. */
 enum { RLVR_VERIFY_DETAILS_MAX = 64 * 1024 };
+/* Longest verifier name or path an item may give (input-error past it). */
+enum { RLVR_VERIFY_NAME_MAX = 4096 };
 
 typedef struct {
   char paths[4096];        /* ':'-separated directories searched for NAME.lua, in order */

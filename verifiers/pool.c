@@ -216,7 +216,7 @@ static int parse_request(const unsigned char *payload, uint64_t len, uint32_t co
     rlvr_verify_item *it = &items[i];
     memset(it, 0, sizeof *it);
     uint32_t vlen = rd_u32(&r);
-    if (vlen > 4096) return -1;
+    if (vlen == 0 || vlen > RLVR_VERIFY_NAME_MAX) return -1;
     const char *v = rd_bytes(&r, vlen);
     if (!v) return -1;
     names[i] = xrealloc(names[i], vlen + 1);

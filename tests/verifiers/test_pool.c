@@ -289,10 +289,19 @@ static void test_precheck_and_empty(void) {
   batch_add(&b, "exact", s, "y");
   batch_add(&b, "exact", "y", "y");
   batch_add(&b, "", "y", "y");
+  char *long_name = malloc(RLVR_VERIFY_NAME_MAX + 2);
+  memset(long_name, 'a', RLVR_VERIFY_NAME_MAX + 1);
+  long_name[RLVR_VERIFY_NAME_MAX + 1] = 0;
+  batch_add(&b, long_name, "y", "y"); /* the batch borrows the name */
   rlvr_verify_result *r = score(p, &b);
+  free(long_name);
   CHECK(r[0].status == RLVR_VERIFY_WRONG_FORMAT && r[0].score == 0);
   CHECK(r[1].status == RLVR_VERIFY_OK && r[1].score == 1 && !strcmp(r[1].version, "1.0"));
   CHECK(r[2].status == RLVR_VERIFY_INPUT_ERROR);
+  CHECK(r[3].status == RLVR_VERIFY_INPUT_ERROR);
+  rlvr_pool_stats st;
+  rlvr_pool_get_stats(p, &st);
+  CHECK(st.workers_died == 0);
   rlvr_verify_results_clear(r, b.n);
   free(r);
   free(s);
