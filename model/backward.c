@@ -38,7 +38,8 @@ void rlvr_backward(rlvr_forward_state *fs, const rlvr_model *m, const float *w, 
   const rlvr_activations *a = &fs->act;
   if (N == 0) return;
 
-  /* Head: z = lnf lm_head^T; dz_j = w ([j == target] - p_j) - u p_j (log p_j + H). */
+  /* Head: z = lnf lm_head^T; dz_j = w ([j == target] - p_j) - u p_j (log p_j + H)
+   * with p = softmax(z / temperature), then divided by the temperature. */
   for (int r0 = 0; r0 < N; r0 += fs->chunk) {
     const int n = imin(fs->chunk, N - r0);
     float *z = fs->logits_buf;
@@ -49,7 +50,12 @@ void rlvr_backward(rlvr_forward_state *fs, const rlvr_model *m, const float *w, 
       const int r = r0 + i;
       const size_t bt = (size_t)fs->row_b[r] * T + fs->pos[r];
       const float wi = fs->target[r] >= 0 ? w[bt] : 0.0f, ui = u ? u[bt] : 0.0f;
-      rlvr_logsoftmax_row_backward(z + (size_t)i * V, V, a->lse[r], a->ent[r], fs->target[r], wi, ui);
+      float *zi = z + (size_t)i * V;
+      /* At temperature T the row's log-softmax is of z / T (forward.c), so
+       * its gradient is the log-softmax gradient at z / T, divided by T. */
+      rlvr_logits_temperature(zi, V, fs->temperature);
+      rlvr_logsoftmax_row_backward(zi, V, a->lse[r], a->ent[r], fs->target[r], wi, ui);
+      rlvr_logits_temperature(zi, V, fs->temperature);
     }
     rlvr_linear_backward_x(fs->buf_d + (size_t)r0 * C, z, p->lm_head, n, V, C, 0);
     rlvr_linear_backward_w(g.lm_head, NULL, z, lnf, n, V, C);

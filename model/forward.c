@@ -5,6 +5,7 @@
  * token's log-probability is the same bits in both (docs/model.md). */
 #include "model/forward.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,10 @@ void rlvr_forward_build(rlvr_forward_state *fs, const rlvr_model_config *cfg, in
   const size_t V = cfg->vocab_size, H = cfg->num_heads, KVH = cfg->num_kv_heads, D = cfg->head_dim;
   const size_t HD = H * D, KD = KVH * D, W = (size_t)scratch_width(cfg);
   const int qk = cfg->qk_norm;
-  /* Logits are made (chunk, V) at a time: about 128 MB of them at most. */
-  fs->chunk = (int)(((size_t)1 << 25) / V);
+  /* Logits are made (chunk, V) at a time: about 256 MB of them at most,
+   * enough rows (441 for V = 152k) that lm_head, streamed from memory once
+   * per chunk, is reused across many tokens. */
+  fs->chunk = (int)(((size_t)1 << 26) / V);
   fs->chunk = imax(1, imin(fs->chunk, (int)N));
   fs->threads = omp_get_max_threads();
   const size_t chunk = (size_t)fs->chunk, T = fs->threads;
@@ -104,6 +107,17 @@ void rlvr_forward_build(rlvr_forward_state *fs, const rlvr_model_config *cfg, in
   fs->kv_off = xcalloc(N, sizeof(size_t));
   fs->target = xcalloc(N, sizeof(int));
   fs->tok = xcalloc(N, sizeof(int));
+  fs->temperature = 1.0f;
+}
+
+void rlvr_logits_temperature(float *z, int V, float temperature) {
+  if (!(temperature > 0.0f) || temperature == 1.0f) return;
+  for (int j = 0; j < V; j++) z[j] = z[j] / temperature;
+}
+
+void rlvr_forward_set_temperature(rlvr_forward_state *fs, float temperature) {
+  RLVR_CHECK(isfinite(temperature), "temperature %g", (double)temperature);
+  fs->temperature = temperature > 0.0f ? temperature : 1.0f;
 }
 
 void rlvr_forward_free(rlvr_forward_state *fs) {
@@ -281,12 +295,13 @@ int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens,
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
       const int r = r0 + i, b = fs->row_b[r], t = fs->pos[r];
-      const float *zr = z + (size_t)i * V;
-      rlvr_logsoftmax_row(zr, V, &a->lse[r], &a->ent[r], fs->row_scratch + (size_t)omp_get_thread_num() * V);
+      float *zr = z + (size_t)i * V;
       const size_t bt = (size_t)b * T + t;
+      if (logits) memcpy(logits + bt * V, zr, sizeof(float) * V);
+      rlvr_logits_temperature(zr, V, fs->temperature);
+      rlvr_logsoftmax_row(zr, V, &a->lse[r], &a->ent[r], fs->row_scratch + (size_t)omp_get_thread_num() * V);
       if (logprobs && fs->target[r] >= 0) logprobs[bt] = zr[fs->target[r]] - a->lse[r];
       if (entropy) entropy[bt] = a->ent[r];
-      if (logits) memcpy(logits + bt * V, zr, sizeof(float) * V);
     }
   }
   return RLVR_OK;

@@ -24,7 +24,9 @@
  * Exactness: the per-token log-probabilities and entropies (and logits) of a
  * token do not depend on the other sequences of the batch, on B, T or on the
  * thread count, and equal bit for bit what model/decode.h computes for the
- * same token: docs/model.md, "Exactness".
+ * same token: docs/model.md, "Exactness". At a temperature other than 1
+ * (rlvr_forward_set_temperature) they equal rlvr_decode_logprob of decode's
+ * logits after rlvr_logits_temperature.
  *
  * A state is single-threaded (one call at a time); the calls parallelise
  * inside with OpenMP. No call allocates memory. */
@@ -94,6 +96,11 @@ typedef struct {
   int *target;   /* (max_tokens) target token of each row, -1 for none */
   int *tok;      /* (max_tokens) input token of each row */
   int have_targets;
+  /* Sampling temperature the log-probs and entropies are taken at: each row of
+   * logits z becomes rlvr_logits_temperature(z, V, temperature) before the
+   * log-softmax, and the backward differentiates through that division.
+   * 1 after build; set with rlvr_forward_set_temperature. */
+  float temperature;
 } rlvr_forward_state;
 
 /* Allocates fs for batches of at most max_batch sequences of at most max_seq
@@ -124,6 +131,21 @@ int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens,
  * With tied embeddings the embedding gradient gets both contributions. */
 void rlvr_backward(rlvr_forward_state *fs, const rlvr_model *m, const float *w, const float *u,
                    float *grads);
+
+/* Log-probabilities at a sampling temperature. A sampler that draws from
+ * softmax(z / T) reports log softmax(z / T)[token]; so that the learner's
+ * recomputed value equals it bit for bit, both sides divide each logit by T
+ * with this function and then take the log-softmax with
+ * rlvr_decode_logprob / rlvr_logsoftmax_row (the rollout on decode's logits,
+ * the forward on its own). T <= 0 (greedy) and T == 1 leave z as it is.
+ * The division is z[j] / T in float, element by element. */
+void rlvr_logits_temperature(float *z, int V, float temperature);
+
+/* Makes the following rlvr_forward calls (and their rlvr_backward) compute
+ * log-probs and entropies of softmax(logits / temperature); temperature <= 0
+ * means 1 (greedy samples are scored at temperature 1). The optional logits
+ * output stays the raw logits. */
+void rlvr_forward_set_temperature(rlvr_forward_state *fs, float temperature);
 
 /* Sets the num_params floats of grads to 0. */
 void rlvr_grads_zero(const rlvr_model *m, float *grads);
