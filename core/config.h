@@ -130,6 +130,35 @@
     "Leave completions cut at max tokens (finish reason length) out of the loss.")                 \
   X(FLOAT, loss_tis_cap, "loss.tis_cap", 0.0,                                                      \
     "Truncated importance sampling: weight min(exp(logp_old - logp_sampler), cap); 0 = off.")      \
+  X(INT, train_steps, "train.steps", 100, "GRPO steps: optimizer batches, each publishing a new policy version.") \
+  X(INT, train_prompts_per_step, "train.prompts_per_step", 8, "Prompt groups in each step's batch.") \
+  X(INT, train_group_size, "train.group_size", 8, "Completions sampled per prompt (G).")           \
+  X(INT, train_micro_batch, "train.micro_batch", 16,                                               \
+    "Completions per forward/backward pass; gradients accumulate over a step's micro-batches.")    \
+  X(INT, train_updates_per_batch, "train.updates_per_batch", 1,                                    \
+    "Optimizer steps on each batch (GRPO's mu); the ratio departs from 1 from the second on.")      \
+  X(INT, train_max_off_policy_steps, "train.max_off_policy_steps", 0,                              \
+    "Oldest policy a group may be sampled with, in versions behind the current one; 0 = strictly on-policy. Older groups are dropped and counted.") \
+  X(INT, train_max_groups_factor, "train.max_groups_factor", 4,                                    \
+    "Dynamic sampling: at most this many times train.prompts_per_step groups are sampled for one step; then zero-spread groups fill the batch.") \
+  X(INT, train_workers, "train.workers", 1, "Rollout worker processes that `rlvr train` starts on this machine.") \
+  X(STR, train_worker_command, "train.worker_command", "",                                         \
+    "Program `rlvr train` runs for each worker, followed by --connect ENDPOINT --id ID and the config; '' = this binary's `rollout`.") \
+  X(BOOL, train_eval, "train.eval", 1, "Evaluate on the held-out split (greedy) before and after training; written to summary.json.") \
+  X(INT, train_eval_size, "train.eval_size", 0, "Held-out problems evaluated; 0 = task.heldout_size.") \
+  X(INT, train_samples_per_step, "train.samples_per_step", 2,                                      \
+    "Completions of each step written to samples.jsonl with their provenance; 0 = none.")         \
+  X(BOOL, train_report, "train.report", 1, "Write report.html (plots of the metrics) at the end of the run.") \
+  X(STR, learner_endpoint, "learner.endpoint", "tcp://127.0.0.1:*",                                \
+    "Where the learner binds: tcp://HOST:PORT (work on PORT, trajectories PORT+1, weights PORT+2; * = free ports), or ipc:///PATH (PATH.work, PATH.traj, PATH.weights).") \
+  X(INT, checkpoint_every, "checkpoint.every", 0, "Steps between training checkpoints; 0 = only at the end and at exit.") \
+  X(INT, checkpoint_keep, "checkpoint.keep", 2, "Training checkpoints kept in RUN/checkpoints (older ones are deleted).") \
+  X(BOOL, checkpoint_at_exit, "checkpoint.at_exit", 1, "Write a checkpoint when SIGINT or SIGTERM stops the run.") \
+  X(FLOAT, optim_beta1, "optim.beta1", 0.9, "AdamW beta1.")                                         \
+  X(FLOAT, optim_beta2, "optim.beta2", 0.999, "AdamW beta2.")                                       \
+  X(FLOAT, optim_eps, "optim.eps", 1e-8, "AdamW epsilon.")                                          \
+  X(FLOAT, optim_weight_decay, "optim.weight_decay", 0.0, "AdamW decoupled weight decay of the 2-D tensors.") \
+  X(FLOAT, optim_max_grad_norm, "optim.max_grad_norm", 1.0, "Gradient-norm clipping before each optimizer step; 0 = off.") \
   X(FLOAT, optim_lr, "optim.lr", 1e-6, "Peak learning rate.")                                      \
   X(STR, optim_schedule, "optim.schedule", "constant",                                             \
     "Learning rate after warmup: constant, or cosine down to optim.min_lr_ratio * optim.lr.")     \
