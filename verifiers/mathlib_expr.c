@@ -190,10 +190,11 @@ static int skip_raw_group(parser *p, size_t *content, size_t *clen) {
   return 0;
 }
 
-/* Thousands groups: after 1-3 digits, separators ",", "{,}", "\,", "\ ", "\!" or a
- * single space, each followed by exactly three digits and then no digit. */
+/* Thousands groups: after 1-3 digits, separators ",", "{,}", "\,", "\ " or "\!",
+ * each followed by exactly three digits and then no digit. */
 static size_t thousands_sep(const char *s, size_t len, size_t i) {
-  static const char *seps[] = {"{,}", "\\,", "\\ ", "\\!", ",", " "};
+  /* not a plain space: "\log_2 128" and "2 100" must stay two numbers */
+  static const char *seps[] = {"{,}", "\\,", "\\ ", "\\!", ","};
   for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
     size_t sl = strlen(seps[k]);
     if (i + sl + 3 <= len && !memcmp(s + i, seps[k], sl) && is_digit(s[i + sl]) && is_digit(s[i + sl + 1]) &&
@@ -1205,13 +1206,7 @@ static rlvr_mx_node *parse_function(parser *p, int fid) {
       else power = e;
     } else if (t->t == T_UNDER && fid == RLVR_MXF_LOG) {
       advance(p);
-      tok *u = peek(p);
-      if (u->t == T_NUM) {
-        advance(p);
-        base = make_num_text(p, p->s + u->a, u->alen);
-      } else {
-        base = parse_arg(p);
-      }
+      base = parse_arg(p); /* LaTeX: \\log_28 is log base 2 of 8; \\log_{10} for more digits */
       if (!base) return NULL;
     } else {
       break;

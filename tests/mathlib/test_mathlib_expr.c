@@ -73,6 +73,9 @@ static const struct { const char *in, *canon, *value; } parse_cases[] = {
     {"\\sin^2 x", "sin(x)^2", "-"},
     {"\\sin^{-1}(x)", "asin(x)", "-"},
     {"\\log_{2} 8", "log(2,8)", "-"},
+    {"\\log_2 128", "log(2,128)", "-"}, /* a space is not a thousands separator */
+    {"\\log_28", "log(2,8)", "-"},     /* LaTeX: one character of subscript */
+    {"2 128", "2*128", "256"},
     {"\\text{Tuesday}", "\"Tuesday\"", "-"},
     {"no solution", "\"no solution\"", "-"},
     {"x_{1} + x_2", "x_1+x_2", "-"},
