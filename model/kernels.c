@@ -367,7 +367,7 @@ float rlvr_sum_fixed(const float *x, int n) { return sum16(x, n); }
  * polynomial to degree 7 (remainder < 6e-9 relative), 2^n by the exponent
  * bits. Only IEEE operations the compiler performs identically in scalar and
  * vector code (no library call, no fused multiply-add). */
-float rlvr_expf(float x) {
+static inline float expf_fixed(float x) {
   const float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
   const float ROUND = 12582912.0f; /* 1.5 * 2^23: adding and subtracting it rounds to an integer */
   x = x < -87.0f ? -87.0f : x;
@@ -388,6 +388,8 @@ float rlvr_expf(float x) {
   return p * scale;
 }
 
+float rlvr_expf(float x) { return expf_fixed(x); }
+
 /* ------------------------------------------------------------------------ */
 /* RMSNorm                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -400,6 +402,7 @@ void rlvr_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w,
     float *yr = y + (size_t)n * C;
     const float ms = dot16(xr, xr, C) / (float)C;
     const float r = 1.0f / sqrtf(ms + eps);
+#pragma omp simd
     for (int c = 0; c < C; c++) yr[c] = (xr[c] * r) * w[c];
     if (rstd) rstd[n] = r;
   }
@@ -456,6 +459,7 @@ void rlvr_rope_apply(float *x, int N, int ld, int n_heads, int D, const int *pos
     const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
     for (int h = 0; h < n_heads; h++) {
       float *x1 = x + (size_t)n * ld + (size_t)h * D, *x2 = x1 + half;
+#pragma omp simd
       for (int d = 0; d < half; d++) {
         const float a = x1[d], b = x2[d];
         if (!inverse) { /* (a, b) -> (a cos - b sin, b cos + a sin) */
@@ -475,19 +479,19 @@ void rlvr_rope_apply(float *x, int N, int ld, int n_heads, int D, const int *pos
 /* ------------------------------------------------------------------------ */
 
 void rlvr_swiglu_forward(float *act, const float *gate, const float *up, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
   for (size_t i = 0; i < n; i++) {
     const float g = gate[i];
-    act[i] = (g / (1.0f + rlvr_expf(-g))) * up[i];
+    act[i] = (g / (1.0f + expf_fixed(-g))) * up[i];
   }
 }
 
 void rlvr_swiglu_backward(float *dgate, float *dup, const float *dact, const float *gate,
                           const float *up, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
   for (size_t i = 0; i < n; i++) {
     const float g = gate[i];
-    const float s = 1.0f / (1.0f + rlvr_expf(-g));
+    const float s = 1.0f / (1.0f + expf_fixed(-g));
     dgate[i] = dact[i] * up[i] * (s * (1.0f + g * (1.0f - s)));
     dup[i] = dact[i] * (g * s);
   }
@@ -498,9 +502,12 @@ void rlvr_swiglu_backward(float *dgate, float *dup, const float *dact, const flo
 /* ------------------------------------------------------------------------ */
 
 void rlvr_logsoftmax_row(const float *z, int V, float *lse, float *entropy, float *scratch) {
+  /* max is exact: any order gives the same m */
   float m = z[0];
+#pragma omp simd reduction(max : m)
   for (int j = 1; j < V; j++) m = z[j] > m ? z[j] : m;
-  for (int j = 0; j < V; j++) scratch[j] = rlvr_expf(z[j] - m);
+#pragma omp simd
+  for (int j = 0; j < V; j++) scratch[j] = expf_fixed(z[j] - m);
   const float S = sum16(scratch, V);
   const float logS = logf(S);
   if (lse) *lse = m + logS;
@@ -516,9 +523,10 @@ void rlvr_logsoftmax_row(const float *z, int V, float *lse, float *entropy, floa
 
 void rlvr_logsoftmax_row_backward(float *z, int V, float lse, float entropy, int target, float w,
                                   float u) {
+#pragma omp simd
   for (int j = 0; j < V; j++) {
     const float lp = z[j] - lse;
-    const float p = rlvr_expf(lp);
+    const float p = expf_fixed(lp);
     z[j] = -w * p - u * p * (lp + entropy);
   }
   if (target >= 0) z[target] += w;
@@ -546,13 +554,15 @@ void rlvr_attention_forward(float *out, float *lse, const float *q, const rlvr_k
       s[j] = dot16(qh, kb + (size_t)j * kvd, D) * scale;
       m = s[j] > m ? s[j] : m;
     }
-    for (int j = 0; j < n; j++) s[j] = rlvr_expf(s[j] - m);
+#pragma omp simd
+    for (int j = 0; j < n; j++) s[j] = expf_fixed(s[j] - m);
     const float S = sum16(s, n);
     float *o = out + (size_t)i * HD + (size_t)h * D;
     for (int d = 0; d < D; d++) o[d] = 0;
     for (int j = 0; j < n; j++) {
       const float *vj = vb + (size_t)j * kvd;
       const float pj = s[j];
+#pragma omp simd
       for (int d = 0; d < D; d++) o[d] += pj * vj[d];
     }
     for (int d = 0; d < D; d++) o[d] /= S;
@@ -591,7 +601,7 @@ void rlvr_attention_backward(float *dq, float *dk, float *dv, const float *dout,
         const float Dt = dot16(dot, ot, D);
         for (int j = 0; j <= t; j++) {
           const float *kj = k + (r0 + j) * KD + (size_t)g * D, *vj = v + (r0 + j) * KD + (size_t)g * D;
-          p[j] = rlvr_expf(dot16(qt, kj, D) * scale - l);
+          p[j] = expf_fixed(dot16(qt, kj, D) * scale - l);
           ds[j] = p[j] * (dot16(dot, vj, D) - Dt) * scale;
         }
         for (int d = 0; d < D; d++) dqt[d] = 0;
@@ -599,6 +609,7 @@ void rlvr_attention_backward(float *dq, float *dk, float *dv, const float *dout,
           const float *kj = k + (r0 + j) * KD + (size_t)g * D;
           float *dkj = dk + (r0 + j) * KD + (size_t)g * D, *dvj = dv + (r0 + j) * KD + (size_t)g * D;
           const float pj = p[j], dsj = ds[j];
+#pragma omp simd
           for (int d = 0; d < D; d++) {
             dqt[d] += dsj * kj[d];
             dkj[d] += dsj * qt[d];
