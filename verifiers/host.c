@@ -333,7 +333,7 @@ static int run_item(lua_State *L) {
     snprintf(c->msg, c->msgcap, "verify returned score %g, outside [0, 1]", score);
     return 0;
   }
-  c->score = score;
+  c->score = score == 0 ? 0 : score; /* -0.0 becomes 0 */
   c->status = RLVR_VERIFY_OK;
   int dt = lua_type(L, 2);
   if (dt == LUA_TNIL) {
