@@ -25,6 +25,8 @@
 #include "core/protocol.h"
 #include "core/transport.h"
 
+enum { BENCH_WINDOW = 4 }; /* weights messages in flight (acks from the receiver) */
+
 typedef struct {
   const char *name;
   int weights;         /* 0: trajectories, 1: weights */
@@ -194,10 +196,7 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
     /* "g": a warm-up arrived; "s": the receiver drained the rest, so no
      * queue holds anything that would make PUB drop a timed message. */
     if (read_all(from_recv, &go, 1) || read_all(from_recv, &go, 1)) goto out;
-    /* A quarter of the high-water mark: PUB learns what its peer has read
-     * only every hwm/2 messages (ZeroMQ's low-water mark) and processes that
-     * news at most once a millisecond, so a fuller window sees drops. */
-    int acked = 0, window = opt->hwm_weights >= 4 ? (int)(opt->hwm_weights / 4) : 1;
+    int acked = 0, window = BENCH_WINDOW; /* see opt.hwm_weights in the main function */
     for (int i = 1; i <= c->count; i++) {
       while (acked < i - window) {
         char ack;
@@ -386,10 +385,13 @@ int rlvr_transport_bench_main(int argc, char **argv) {
   rlvr_transport_options opt;
   rlvr_transport_options_default(&opt);
   /* PUB drops a message when a subscriber's queue looks full, and ZeroMQ's
-   * view of that queue lags (updated every hwm/2 messages, read at most once a
-   * millisecond): at the thousands of messages per second of this bench, the
-   * default of 4 drops, though no learner publishes that fast. */
-  opt.hwm_weights = 16;
+   * view of that queue lags: it hears what the subscriber read every hwm/2
+   * messages (the low-water mark) and takes the news at most once a
+   * millisecond. So a window w of messages in flight is safe only when
+   * w + (messages sent per millisecond) < hwm/2: at the thousands of messages
+   * per second of this bench, the default of 4 drops (no learner publishes
+   * that fast), and so did 16 with w = 4 on a loaded machine. */
+  opt.hwm_weights = 1000;
   const bench_case cases[] = {
       {"traj G=8 x 1024 tok", 0, 8, 1024, 256, 0, 0, 20000},
       {"traj G=16 x 4096 tok", 0, 16, 4096, 512, 0, 0, 2000},
@@ -400,7 +402,7 @@ int rlvr_transport_bench_main(int argc, char **argv) {
   printf("transport throughput: 2 processes, %ld CPU cores; payload = token ids + mask + logprobs + prompt ids,\n"
          "or tensor bytes; full = rlvr_sock_send/recv (encode, checked decode, CRC-32C), raw = bare ZeroMQ;\n"
          "weights: zero-copy tensor frames, hwm %lld, %lld messages in flight\n\n",
-         sysconf(_SC_NPROCESSORS_ONLN), (long long)opt.hwm_weights, (long long)(opt.hwm_weights / 4));
+         sysconf(_SC_NPROCESSORS_ONLN), (long long)opt.hwm_weights, (long long)BENCH_WINDOW);
   printf("%-27s %-4s %-4s %10s %9s %10s %9s\n", "message", "via", "mode", "bytes", "msgs/s", "payload", "wire");
   int failures = 0;
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
