@@ -6,7 +6,9 @@
  * The input is split at the first NUL byte: before it, the JSON text of the
  * reference (also used as meta); after it, the completion. An echo script
  * (written to a temporary file at start) puts completion, reference and meta
- * into its details. Properties checked beyond "no crash, no leak": the status
+ * into its details. Each input gets a fresh host, so that the sandbox's
+ * build and teardown are fuzzed too and every run frees what it allocates.
+ * Properties checked beyond "no crash, no leak": the status
  * is ok or input-error (invalid JSON), the score is in [0, 1], and the
  * details always parse as JSON. Seeds: tests/fuzz/corpus/verify_json/. */
 #include <cjson/cJSON.h>
@@ -18,7 +20,7 @@
 
 #include "verifiers/host.h"
 
-static rlvr_verify_host *host;
+static rlvr_verify_options opts;
 static char script[64];
 
 static const char *echo_src =
@@ -30,16 +32,17 @@ static void setup(void) {
   snprintf(script, sizeof script, "/tmp/rlvr_fuzz_echo_%d.lua", (int)getpid());
   FILE *f = fopen(script, "w");
   if (!f || fputs(echo_src, f) < 0 || fclose(f)) abort();
-  rlvr_verify_options o;
-  rlvr_verify_options_default(&o, NULL);
-  o.instructions = 1000000;
-  o.memory_bytes = 16 << 20;
-  o.workers = 0;
-  host = rlvr_host_build(&o);
+  rlvr_verify_options_default(&opts, NULL);
+  opts.instructions = 1000000;
+  opts.memory_bytes = 16 << 20;
+  opts.workers = 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (!host) setup();
+  if (!script[0]) setup();
+  /* A host (and its Lua state) per input: each run frees what it allocates,
+   * so libFuzzer's leak check stays quiet unless something really leaks. */
+  rlvr_verify_host *host = rlvr_host_build(&opts);
   const uint8_t *nul = memchr(data, 0, size);
   size_t rlen = nul ? (size_t)(nul - data) : size;
   const char *completion = nul ? (const char *)nul + 1 : "";
@@ -67,5 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   cJSON_Delete(j);
   rlvr_verify_result_clear(&r);
+  rlvr_host_free(host);
   return 0;
 }
