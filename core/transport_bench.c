@@ -39,8 +39,16 @@ typedef struct {
 typedef struct {
   double seconds;
   int messages;
-  size_t payload, wire; /* bytes per message */
+  size_t payload, wire;       /* bytes per message */
+  double send_cpu, recv_cpu;  /* CPU seconds of each process (all its threads) over the timed part */
 } bench_result;
+
+/* CPU seconds used by this process, all threads (ZeroMQ's I/O thread too). */
+static double process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 /* --- messages of the requested size ---------------------------------------- */
 
@@ -163,6 +171,7 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
   rlvr_sock *s = NULL;
   char endpoint[256];
   int rc = 1;
+  double cpu0 = 0;
   if (c->weights) {
     char ep[128];
     if (!strcmp(transport, "tcp")) snprintf(ep, sizeof ep, "tcp://127.0.0.1:*");
@@ -182,10 +191,16 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
     /* One message to set up the connection, then wait for the receiver. */
     if (rlvr_sock_send(s, NULL, &b.msg)) goto out;
     if (read_all(from_recv, &go, 1)) goto out;
+    cpu0 = process_cpu();
     for (int i = 0; i < c->count; i++) {
       int e = raw ? (zmq_send(z, enc.data, enc.len, 0) < 0 ? RLVR_ERR_IO : RLVR_OK) : rlvr_sock_send(s, NULL, &b.msg);
       if (e) goto out;
     }
+    /* Sends return once ZeroMQ has the message; the receiver's "d" (all
+     * received) marks the end of this side's work too. */
+    if (read_all(from_recv, &go, 1)) goto out;
+    double cpu = process_cpu() - cpu0;
+    if (write_all(to_recv, &cpu, sizeof cpu)) goto out;
   } else {
     /* Publish empty warm-ups (no tensors: one frame) until the receiver has
      * one (subscriptions take a moment), then versions 1..count, at most
@@ -196,6 +211,7 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
     /* "g": a warm-up arrived; "s": the receiver drained the rest, so no
      * queue holds anything that would make PUB drop a timed message. */
     if (read_all(from_recv, &go, 1) || read_all(from_recv, &go, 1)) goto out;
+    cpu0 = process_cpu();
     int acked = 0, window = BENCH_WINDOW; /* see opt.hwm_weights in the main function */
     for (int i = 1; i <= c->count; i++) {
       while (acked < i - window) {
@@ -205,12 +221,22 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
       }
       b.msg.weights.version = (uint64_t)i;
       if (raw) {
-        RLVR_CHECK(rlvr_msg_encode(&b.msg, RLVR_ENCODE_WEIGHT_FRAMES, &enc) == RLVR_OK);
+        /* The header encoded once, before the loop: raw is the transport
+         * alone (the receiver only counts frames). */
         if (raw_send_weights(z, &enc, &b)) goto out;
       } else if (rlvr_sock_send_weights(s, &b.msg, noop_release, NULL)) {
         goto out;
       }
     }
+    /* The last messages may still be in ZeroMQ's hands: the receiver's
+     * final acks tell when they arrived. */
+    while (acked < c->count) {
+      char ack;
+      if (read_all(from_recv, &ack, 1)) goto out;
+      acked++;
+    }
+    double cpu = process_cpu() - cpu0;
+    if (write_all(to_recv, &cpu, sizeof cpu)) goto out;
     /* Keep the socket open until the receiver is done (it closes the pipe). */
     char ack;
     while (read(from_recv, &ack, 1) > 0) {}
@@ -277,7 +303,7 @@ static int run_case(const bench_case *c, const char *transport, int raw, const r
   rc = RLVR_OK;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  double start = ts.tv_sec + ts.tv_nsec * 1e-9;
+  double start = ts.tv_sec + ts.tv_nsec * 1e-9, cpu0 = process_cpu();
   while (got < c->count) {
     if (raw) {
       zmq_pollitem_t it = {.socket = z, .events = ZMQ_POLLIN};
@@ -309,7 +335,10 @@ static int run_case(const bench_case *c, const char *transport, int raw, const r
   }
   clock_gettime(CLOCK_MONOTONIC, &ts);
   r->seconds = ts.tv_sec + ts.tv_nsec * 1e-9 - start;
+  r->recv_cpu = process_cpu() - cpu0;
   r->messages = got;
+  if (!rc && !c->weights && write_all(to_send, "d", 1)) rc = RLVR_ERR_IO;
+  if (!rc && read_all(from_send, &r->send_cpu, sizeof r->send_cpu)) rc = RLVR_ERR_IO;
 out:
   if (rc) fprintf(stderr, "bench receiver: %s (%d messages received)\n", rlvr_error_message(), r->messages);
   close(to_send), close(from_send);
@@ -403,7 +432,10 @@ int rlvr_transport_bench_main(int argc, char **argv) {
          "or tensor bytes; full = rlvr_sock_send/recv (encode, checked decode, CRC-32C), raw = bare ZeroMQ;\n"
          "weights: zero-copy tensor frames, hwm %lld, %lld messages in flight\n\n",
          sysconf(_SC_NPROCESSORS_ONLN), (long long)opt.hwm_weights, (long long)BENCH_WINDOW);
-  printf("%-27s %-4s %-4s %10s %9s %10s %9s\n", "message", "via", "mode", "bytes", "msgs/s", "payload", "wire");
+  printf("cpu us/msg: CPU time of the sending and receiving process (all threads) per message; 2-core bound:\n"
+         "the payload rate if both processes had a core each to themselves, 2 / (send + recv CPU) messages/s\n\n");
+  printf("%-27s %-4s %-4s %10s %9s %10s %9s %15s %12s\n", "message", "via", "mode", "bytes", "msgs/s", "payload", "wire",
+         "cpu us/msg", "2-core bound");
   int failures = 0;
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     bench_case c = cases[k];
@@ -418,8 +450,10 @@ int rlvr_transport_bench_main(int argc, char **argv) {
           continue;
         }
         double mps = r.messages / r.seconds;
-        printf("%-27s %-4s %-4s %10zu %9.0f %7.0f MB/s %5.0f MB/s\n", c.name, transports[t], raw ? "raw" : "full",
-               r.wire, mps, mps * (double)r.payload / 1e6, mps * (double)r.wire / 1e6);
+        double su = r.send_cpu / r.messages * 1e6, ru = r.recv_cpu / r.messages * 1e6;
+        printf("%-27s %-4s %-4s %10zu %9.0f %7.0f MB/s %5.0f MB/s %6.1f / %6.1f %7.0f MB/s\n", c.name, transports[t],
+               raw ? "raw" : "full", r.wire, mps, mps * (double)r.payload / 1e6, mps * (double)r.wire / 1e6, su, ru,
+               2.0 / ((su + ru) * 1e-6) * (double)r.payload / 1e6);
         fflush(stdout);
       }
     double es, ds;

@@ -11,7 +11,11 @@
  * decodes and checks everything, CRC-32C included) and "raw" (the same bytes
  * through bare zmq_send / zmq_msg_recv, no encoding or decoding), plus
  * in-process encode and decode timings. Payload = token ids + mask +
- * log-probs (+ prompt ids), or tensor bytes. */
+ * log-probs (+ prompt ids), or tensor bytes. Each line also gives the CPU time
+ * per message of the sending and the receiving process (all threads) and the
+ * rate two dedicated cores would allow, 2 / (send + recv CPU): on a shared
+ * machine the wall-clock rate says as much about the neighbours as about the
+ * transport. */
 #ifndef RLVR_TRANSPORT_BENCH_H
 #define RLVR_TRANSPORT_BENCH_H
 
