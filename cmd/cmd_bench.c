@@ -6,6 +6,7 @@
 
 #include "cmd/cmd.h"
 #include "core/transport_bench.h"
+#include "verifiers/exec_bench.h"
 
 typedef struct {
   const char *name;
@@ -17,6 +18,7 @@ typedef struct {
 static const bench_entry benches[] = {
     {"verify", cmd_bench_verify, "verifications per second: host, pool, per worker"},
     {"transport", rlvr_transport_bench_main, "trajectory and weights MB/s through ZeroMQ (ipc, tcp)"},
+    {"exec", rlvr_exec_bench_main, "sandboxed code executions per second (python, lua) vs bare spawn"},
     {NULL, NULL, NULL},
 };
 

@@ -953,6 +953,7 @@ static int run_mode(rlvr_exec_lang lang, const char *source, size_t source_len, 
   double deadline = t0 + (double)lim->timeout_ms;
   int out_eof = 0, err_eof = 0, rep_done = 0, exited = 0, killed = 0, wstatus = 0;
   enum { WHY_NONE, WHY_TIMEOUT, WHY_OUTPUT, WHY_SETUP } why = WHY_NONE;
+  int wait_errno = 0;
   struct rusage ru;
   memset(&ru, 0, sizeof ru);
   while (!(exited && out_eof && err_eof && rep_done)) {
@@ -1013,8 +1014,9 @@ static int run_mode(rlvr_exec_lang lang, const char *source, size_t source_len, 
          * and setsid/setpgid are denied, so no process left it. */
         if (!use_ns) kill(-pid, SIGKILL);
       } else if (w < 0 && errno != EINTR) {
+        /* ECHILD: the caller ignores SIGCHLD, so the status is gone. */
         exited = 1;
-        why = why == WHY_NONE ? WHY_SETUP : why;
+        wait_errno = errno;
       }
     }
   }
@@ -1039,6 +1041,8 @@ static int run_mode(rlvr_exec_lang lang, const char *source, size_t source_len, 
                     strerror(*setup_errno));
     res->exit_code = -1;
     res->signal = 0;
+  } else if (rc == RLVR_OK && wait_errno) {
+    rc = rlvr_error(RLVR_ERR_IO, "exec: wait4: %s (is SIGCHLD ignored?)", strerror(wait_errno));
   } else if (rc == RLVR_OK) {
     if (why == WHY_TIMEOUT) {
       res->status = RLVR_EXEC_STATUS_TIMEOUT;
