@@ -147,6 +147,15 @@ static int readable(int fd, int timeout_ms) {
   return poll(&p, 1, timeout_ms) > 0;
 }
 
+/* Closes s and removes the socket file of an ipc endpoint it bound (ZeroMQ
+ * leaves it behind when the process ends soon after). */
+static void close_and_unlink(rlvr_sock *s, int bound) {
+  char path[256] = "";
+  if (s && bound && !strncmp(rlvr_sock_endpoint(s), "ipc://", 6)) snprintf(path, sizeof path, "%s", rlvr_sock_endpoint(s) + 6);
+  rlvr_sock_close(s);
+  if (path[0]) unlink(path);
+}
+
 /* --- sender (child) -------------------------------------------------------- */
 
 static void noop_release(void *hint) { (void)hint; }
@@ -245,7 +254,7 @@ static int sender(const bench_case *c, const char *transport, int raw, int to_re
   rlvr_buf_free(&enc);
 out:
   if (rc) fprintf(stderr, "bench sender: %s\n", rlvr_error_message());
-  rlvr_sock_close(s);
+  close_and_unlink(s, c->weights);
   zmq_ctx_term(ctx);
   bench_msg_free(&b, c);
   return rc;
@@ -345,7 +354,7 @@ out:
   int status = 0;
   if (rc) kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
-  rlvr_sock_close(s);
+  close_and_unlink(s, !c->weights);
   zmq_ctx_term(ctx);
   rlvr_buf_free(&enc);
   bench_msg_free(&b, c);
