@@ -24,10 +24,12 @@ int cmd_generate(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
+int cmd_sft(int argc, char **argv);
 /* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
 int cmd_bench_verify(int argc, char **argv);
 
-/* Common options. Parses argv[1..] for --config FILE, a positional *.lua,
+/* Common options. Parses argv[1..] for --config FILE, a positional *.lua
+ * (one that does not follow an option, which may be taking it as its value),
  * --set key=value (repeatable) and -h/--help; every other argument is left
  * in rest[0..*nrest) in order for the command's own parser. Loads the config
  * over the defaults. Returns EXIT_OK, EXIT_USAGE (bad option, message

@@ -54,7 +54,9 @@ int cmd_parse_common(int argc, char **argv, rlvr_config *cfg, char **rest, int *
       config_path = a + 9;
     } else if (!strncmp(a, "--set=", 6)) {
       sets[nsets++] = a + 6;
-    } else if (a[0] != '-' && ends_with(a, ".lua") && !config_path) {
+    } else if (a[0] != '-' && ends_with(a, ".lua") && !config_path && (i == 1 || argv[i - 1][0] != '-')) {
+      /* A positional *.lua is the config, unless it follows an option (which
+       * may be that option's value: --verifier my.lua). */
       config_path = a;
     } else {
       rest[(*nrest)++] = argv[i];
