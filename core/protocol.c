@@ -39,7 +39,8 @@ static const char *const type_names[RLVR_MSG_COUNT] = {
     "?", "hello", "work_request", "work", "trajectories", "weights", "heartbeat", "stats", "shutdown", "error",
 };
 static const char *const role_names[] = {"learner", "worker"};
-static const char *const status_names[] = {"ok", "timeout", "crash", "error"};
+static const char *const status_names[RLVR_VERIFIER_STATUS_COUNT] = {
+    "ok", "wrong-format", "timeout", "sandbox-error", "verifier-error", "input-error"};
 static const char *const finish_names[] = {"eos", "stop", "length", "budget"};
 static const char *const hb_names[] = {"starting", "idle", "busy", "stopping"};
 
@@ -50,7 +51,7 @@ const char *rlvr_msg_type_name(rlvr_msg_type t) {
 }
 const char *rlvr_role_name(rlvr_role r) { return ((unsigned)r < 2) ? role_names[r] : "?"; }
 const char *rlvr_verifier_status_name(rlvr_verifier_status s) {
-  return ((unsigned)s < 4) ? status_names[s] : "?";
+  return ((unsigned)s < RLVR_VERIFIER_STATUS_COUNT) ? status_names[s] : "?";
 }
 const char *rlvr_finish_name(rlvr_finish f) { return ((unsigned)f < 4) ? finish_names[f] : "?"; }
 const char *rlvr_heartbeat_status_name(rlvr_heartbeat_status s) {

@@ -60,11 +60,18 @@ typedef enum {
 const char *rlvr_msg_type_name(rlvr_msg_type t);
 
 typedef enum { RLVR_ROLE_LEARNER = 0, RLVR_ROLE_WORKER } rlvr_role;
+/* What the verifier host said about a sample: the same numbers and words as
+ * rlvr_verify_status (verifiers/host.h) and rlvr_reward_status
+ * (rewards/reward.h). Every status past WRONG_FORMAT is an infrastructure
+ * failure: the sample is left out of the loss. */
 typedef enum {
-  RLVR_VERIFIER_OK = 0,
-  RLVR_VERIFIER_TIMEOUT, /* the verifier host ran out of time */
-  RLVR_VERIFIER_CRASH,   /* the sandbox died */
-  RLVR_VERIFIER_ERROR,   /* the script raised an error */
+  RLVR_VERIFIER_STATUS_OK = 0,             /* "ok": scored */
+  RLVR_VERIFIER_STATUS_WRONG_FORMAT = 1,   /* "wrong-format": scored, no answer found */
+  RLVR_VERIFIER_STATUS_TIMEOUT = 2,        /* "timeout" */
+  RLVR_VERIFIER_STATUS_SANDBOX_ERROR = 3,  /* "sandbox-error": memory budget, crash */
+  RLVR_VERIFIER_STATUS_VERIFIER_ERROR = 4, /* "verifier-error": the script failed */
+  RLVR_VERIFIER_STATUS_INPUT_ERROR = 5,    /* "input-error": the item was malformed */
+  RLVR_VERIFIER_STATUS_COUNT
 } rlvr_verifier_status;
 typedef enum { RLVR_FINISH_EOS = 0, RLVR_FINISH_STOP, RLVR_FINISH_LENGTH, RLVR_FINISH_BUDGET } rlvr_finish;
 typedef enum {

@@ -127,10 +127,10 @@ static rlvr_msg make_trajectories(void) {
   traj_samples[0] = (rlvr_sample){.tokens = s0_tokens, .mask = s0_mask, .logprobs = s0_lp, .ntokens = 3,
                                   .reward = 1.0, .components = s0_comps, .ncomponents = 2, .advantage = 0.75,
                                   .verifier = "math", .verifier_version = "1.2",
-                                  .verifier_status = RLVR_VERIFIER_OK, .seed = 17, .finish = RLVR_FINISH_EOS,
+                                  .verifier_status = RLVR_VERIFIER_STATUS_OK, .seed = 17, .finish = RLVR_FINISH_EOS,
                                   .timings = s0_timings, .ntimings = 2};
   traj_samples[1] = (rlvr_sample){.ntokens = 0, .reward = 0.0, .advantage = -0.75, .verifier = "math",
-                                  .verifier_version = "1.2", .verifier_status = RLVR_VERIFIER_TIMEOUT, .seed = 18,
+                                  .verifier_version = "1.2", .verifier_status = RLVR_VERIFIER_STATUS_TIMEOUT, .seed = 18,
                                   .finish = RLVR_FINISH_LENGTH};
   traj_groups[0] = (rlvr_traj_group){.group_id = 1000, .prompt_ids = prompt0, .nprompt = 4,
                                      .samples = traj_samples, .nsamples = 2};
@@ -586,7 +586,7 @@ static void test_round_trips(void) {
     }
     ss[5] = (rlvr_sample){.tokens = tok, .mask = mask, .logprobs = lp, .ntokens = RLVR_PROTO_MAX_TOKENS,
                           .verifier = "v", .verifier_version = "1", .finish = RLVR_FINISH_BUDGET,
-                          .verifier_status = RLVR_VERIFIER_ERROR};
+                          .verifier_status = RLVR_VERIFIER_STATUS_INPUT_ERROR};
     rlvr_traj_group g = {.group_id = 1, .prompt_ids = tok, .nprompt = RLVR_PROTO_MAX_TOKENS, .samples = ss,
                          .nsamples = RLVR_PROTO_MAX_G};
     m = make_trajectories();
@@ -808,7 +808,7 @@ static void test_rejections(void) {
     reject_mutation(make_work, "groups.1.meta.when", MUT_ADD, ext, "work.groups[1].meta: contains ext");
   }
   reject_mutation(make_trajectories, "groups.0.samples.0.verifier_status", MUT_SET, o_str("wrong"),
-                  "verifier_status: not one of ok, timeout, crash, error");
+                  "verifier_status: not one of ok, wrong-format, timeout, sandbox-error, verifier-error, input-error");
   reject_mutation(make_trajectories, "groups.0.samples.0.finish", MUT_SET, o_str("eof"),
                   "finish: not one of eos, stop, length, budget");
   reject_mutation(make_trajectories, "groups.0.samples.0.timings.generate", MUT_SET, o_float(-1),
