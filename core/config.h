@@ -24,6 +24,17 @@
   X(STR, log_level, "log.level", "info", "One of debug, info, warn, error.")                       \
   X(STR, model_path, "model.path", "",                                                             \
     "Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")                  \
+  X(STR, model_init, "model.init", "",                                                             \
+    "When model.path is empty: tiny builds a fresh model from scratch (byte-level tokenizer, model.init_* sizes, seeded by run.seed; model/tiny.h); '' = model.path is required.") \
+  X(STR, model_init_arch, "model.init_arch", "llama", "Fresh model: llama, qwen2 (q/k/v bias) or qwen3 (q/k norm).") \
+  X(INT, model_init_layers, "model.init_layers", 2, "Fresh model: decoder layers.")                \
+  X(INT, model_init_hidden, "model.init_hidden", 128, "Fresh model: hidden size (C).")             \
+  X(INT, model_init_heads, "model.init_heads", 4, "Fresh model: attention heads; head dim = hidden / heads.") \
+  X(INT, model_init_kv_heads, "model.init_kv_heads", 4, "Fresh model: key/value heads (GQA when fewer than heads).") \
+  X(INT, model_init_intermediate, "model.init_intermediate", 384, "Fresh model: MLP hidden size (F).") \
+  X(INT, model_init_max_position, "model.init_max_position", 256, "Fresh model: positions (prompt plus completion).") \
+  X(FLOAT, model_init_rope_theta, "model.init_rope_theta", 10000.0, "Fresh model: RoPE base.")     \
+  X(BOOL, model_init_tie_embeddings, "model.init_tie_embeddings", 1, "Fresh model: lm_head shares the embedding matrix.") \
   X(STR, task_source, "task.source", "arith",                                                      \
     "Where prompts come from: a generator (a name, NAME.lua in task.paths or tasks/generators/, or a path to a .lua file) or a JSONL dataset (any other path).") \
   X(STR, task_paths, "task.paths", "",                                                             \
@@ -165,7 +176,32 @@
   X(INT, optim_warmup_steps, "optim.warmup_steps", 0,                                              \
     "Optimizer steps of linear warmup: step k (from 0) uses lr * (k + 1) / warmup_steps.")          \
   X(FLOAT, optim_min_lr_ratio, "optim.min_lr_ratio", 0.0,                                          \
-    "Floor of the cosine schedule, as a fraction of optim.lr.")
+    "Floor of the cosine schedule, as a fraction of optim.lr.") \
+  X(STR, sft_data, "sft.data", "",                                                                 \
+    "rlvr sft: a JSONL file of {prompt, completion} pairs (optional chat: true); '' = worked examples of task.source with task.template.") \
+  X(INT, sft_examples, "sft.examples", 1000,                                                       \
+    "rlvr sft: examples to train on: the first N lines of sft.data (0 = all) or N items of the generator's training stream.") \
+  X(FLOAT, sft_epochs, "sft.epochs", 1.0, "rlvr sft: passes over the examples (fractions allowed).") \
+  X(INT, sft_steps, "sft.steps", 0, "rlvr sft: optimizer steps; 0 = ceil(sft.epochs * examples / sft.batch_size).") \
+  X(INT, sft_batch_size, "sft.batch_size", 32, "rlvr sft: examples per optimizer step.")             \
+  X(INT, sft_micro_batch_size, "sft.micro_batch_size", 0,                                          \
+    "rlvr sft: examples per forward/backward (gradients accumulate); 0 = sft.batch_size.")         \
+  X(FLOAT, sft_lr, "sft.lr", 1e-3, "rlvr sft: peak learning rate (AdamW, betas 0.9 and 0.95, eps 1e-8).") \
+  X(STR, sft_schedule, "sft.schedule", "cosine", "rlvr sft: constant, or cosine down to sft.min_lr_ratio * sft.lr.") \
+  X(INT, sft_warmup_steps, "sft.warmup_steps", 10, "rlvr sft: steps of linear warmup.")             \
+  X(FLOAT, sft_min_lr_ratio, "sft.min_lr_ratio", 0.1, "rlvr sft: floor of the cosine schedule, as a fraction of sft.lr.") \
+  X(FLOAT, sft_weight_decay, "sft.weight_decay", 0.0, "rlvr sft: AdamW weight decay of the 2-D tensors.") \
+  X(FLOAT, sft_max_grad_norm, "sft.max_grad_norm", 1.0, "rlvr sft: gradient-norm clipping; 0 = off.") \
+  X(INT, sft_max_len, "sft.max_len", 0,                                                            \
+    "rlvr sft: most tokens of an example (prompt, completion and EOS); a longer one is an error; 0 = the model's positions.") \
+  X(BOOL, sft_shuffle, "sft.shuffle", 1, "rlvr sft: shuffle the examples each epoch (seeded by run.seed); false = file order.") \
+  X(INT, sft_save_every, "sft.save_every", 0, "rlvr sft: also save the model every N steps; 0 = only at the end.") \
+  X(INT, sft_log_every, "sft.log_every", 10, "rlvr sft: steps between log lines when stderr is not a terminal.") \
+  X(INT, sft_eval_size, "sft.eval_size", 0,                                                        \
+    "rlvr sft: held-out problems of task.source scored after training (greedy); 0 = no evaluation.") \
+  X(INT, sft_eval_every, "sft.eval_every", 0, "rlvr sft: also evaluate every N steps; 0 = only at the end.") \
+  X(INT, sft_eval_samples, "sft.eval_samples", 0,                                                  \
+    "rlvr sft: also sample this many completions per held-out problem (sample.*): sampled accuracy, pass@k, groups with mixed rewards.")
 
 #define RLVR_CONFIG_CTYPE_INT int64_t
 #define RLVR_CONFIG_CTYPE_FLOAT double
