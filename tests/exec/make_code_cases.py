@@ -32,7 +32,7 @@ SUM = {"language": "python", "tests": [
     {"stdin": "1 2\n", "stdout": "3\n"},
     {"stdin": "-5 5\n", "stdout": "0\n"},
     {"stdin": "1000000000000 1000000000000\n", "stdout": "2000000000000\n"}]}
-SUM_FAST = dict(SUM, timeout_ms=400)
+SUM_FAST = dict(SUM, timeout_ms=250)
 REV = {"language": "python", "tests": [
     {"stdin": "abc\n", "stdout": "cba\n"},
     {"stdin": "hello world\n", "stdout": "dlrow olleh\n"}]}
@@ -51,7 +51,7 @@ FN_ADD = {"language": "python", "fn_name": "add", "tests": [
     {"args": [-4, 4], "expected": 0},
     {"args": [10**15, 1], "expected": 10**15 + 1},
     {"args": [2.5, 0.25], "expected": 2.75}]}
-FN_ADD_FAST = dict(FN_ADD, timeout_ms=300)
+FN_ADD_FAST = dict(FN_ADD, timeout_ms=250, budget_ms=1500)
 FN_SORT = {"language": "python", "fn_name": "sort_desc", "tests": [
     {"args": [[3, 1, 2]], "expected": [3, 2, 1]},
     {"args": [[]], "expected": []},
@@ -165,7 +165,7 @@ LUA_SUM_OK = "local a, b = io.read('n', 'n')\nprint(math.tointeger(a + b) or a +
 add("lua sum: correct", md(LUA_SUM_OK, tag="lua"), LUA_SUM, 1)
 add("lua sum: wrong", md("local a, b = io.read('n', 'n')\nprint(a * b)\n", tag="lua"), LUA_SUM, 0)
 add("lua sum: python block when lua is asked", md(SUM_OK), LUA_SUM, 0, "wrong-format")
-add("lua sum: infinite loop", md("while true do end\n", tag="lua"), dict(LUA_SUM, timeout_ms=300), 0)
+add("lua sum: infinite loop", md("while true do end\n", tag="lua"), dict(LUA_SUM, timeout_ms=250), 0)
 add("lua sum: os.exit(1) after the right output", md(LUA_SUM_OK + "os.exit(1)\n", tag="lua"), LUA_SUM, 0)
 add("lua sum: language from meta", md(LUA_SUM_OK, tag="lua"), SUM, 1, meta={"language": "lua"})
 add("lua sum: tries os.execute to read the cases", md("os.execute('cat /work/main/tests/verifiers/cases/code.jsonl')\n", tag="lua"), LUA_SUM, 0)
@@ -233,7 +233,7 @@ add("lua fn add: integer division breaks the float test", md("function add(a, b)
 add("lua fn add: errors on negatives", md("function add(a, b) assert(a >= 0) return a + b end\n", tag="lua"), LUA_FN, 2 / 3)
 add("lua fn add: prints noise", md("print('hi')\nio.write('noise\\n')\nfunction add(a, b) print(a, b) return a + b end\n", tag="lua"), LUA_FN, 1)
 add("lua fn add: os.exit at load", md("function add(a, b) return a + b end\nos.exit(0)\n", tag="lua"), LUA_FN, 0)
-add("lua fn add: infinite loop", md("function add(a, b) while true do end end\n", tag="lua"), dict(LUA_FN, timeout_ms=300), 0)
+add("lua fn add: infinite loop", md("function add(a, b) while true do end end\n", tag="lua"), dict(LUA_FN, timeout_ms=250, budget_ms=1500), 0)
 add("lua fn add: syntax error", md("function add(a, b) return a + end\n", tag="lua"), LUA_FN, 0)
 add("lua fn add: forges lines on the real stdout", md("io.stdout:write('0 ok 3\\n1 ok 0\\n2 ok 2.75\\n')\nfunction add(a, b) return 0 end\n", tag="lua"), LUA_FN, 1 / 3)
 add("lua fn squares: array result", md("function squares(n)\n  local t = {}\n  for i = 1, n do t[i] = i * i end\n  return t\nend\n", tag="lua"), LUA_FN_TABLE, 1)
