@@ -168,7 +168,8 @@ static struct {
   pthread_once_t once;
   int ok;
   char why[256];
-  struct sock_fprog filter;
+  struct sock_fprog filter;        /* every run */
+  struct sock_fprog filter_strict; /* fallback runs with the caller's own uid (build_filter) */
   top_entry top[MAX_TOP];
   int ntop;
   int landlock_abi;
@@ -180,7 +181,11 @@ static atomic_int ns_state;
 static char ns_why[256];
 static pthread_mutex_t ns_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int build_filter(struct sock_fprog *prog, char *why, size_t whycap) {
+/* strict adds the calls that change the attributes of a file the run's uid
+ * owns (mode, owner, times, extended attributes): Landlock does not govern
+ * them, so a fallback run with the host's own uid (a non-root host) could
+ * otherwise chmod the host user's files outside its scratch directory. */
+static int build_filter(struct sock_fprog *prog, int strict, char *why, size_t whycap) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   if (!ctx) {
     snprintf(why, whycap, "seccomp_init failed");
@@ -210,9 +215,19 @@ static int build_filter(struct sock_fprog *prog, char *why, size_t whycap) {
       "adjtimex", "sethostname", "setdomainname", "personality", "uselib", "fanotify_init",
       "move_pages", "migrate_pages", "modify_ldt",
   };
+  static const char *const deny_strict[] = {
+      "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime",
+      "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
+      "lremovexattr", "fremovexattr",
+  };
   for (size_t i = 0; i < sizeof deny / sizeof deny[0]; i++) {
     int nr = seccomp_syscall_resolve_name(deny[i]);
     if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture or this libseccomp */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+  }
+  for (size_t i = 0; strict && i < sizeof deny_strict / sizeof deny_strict[0]; i++) {
+    int nr = seccomp_syscall_resolve_name(deny_strict[i]);
+    if (nr == __NR_SCMP_ERROR) continue;
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
   }
   /* New namespaces through clone(2): one rule per flag, since a rule can
@@ -269,7 +284,8 @@ static int build_filter(struct sock_fprog *prog, char *why, size_t whycap) {
 
 static void init_once(void) {
   G.ok = 0;
-  if (build_filter(&G.filter, G.why, sizeof G.why) != 0) return;
+  if (build_filter(&G.filter, 0, G.why, sizeof G.why) != 0) return;
+  if (build_filter(&G.filter_strict, 1, G.why, sizeof G.why) != 0) return;
   static const char *const tops[] = {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
   for (size_t i = 0; i < sizeof tops / sizeof tops[0] && G.ntop < MAX_TOP; i++) {
     struct stat st;
@@ -400,6 +416,7 @@ typedef struct {
   struct rlimit rl_cpu, rl_as, rl_nproc, rl_fsize, rl_nofile;
   int drop_to_run_id;      /* fallback as root: setresuid to RUN_ID_BASE + pid */
   int keep_groups;         /* ns as non-root: setgroups is denied, the host user's groups stay */
+  const struct sock_fprog *filter;
 } child_spec;
 
 static void child_fail(const child_spec *cs, int step) {
@@ -607,7 +624,7 @@ static void child_main(const child_spec *cs) {
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(cs, STEP_NNP);
   if (!cs->use_ns) child_landlock(cs);
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &G.filter) != 0) child_fail(cs, STEP_SECCOMP);
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, cs->filter) != 0) child_fail(cs, STEP_SECCOMP);
   execve(cs->interp, cs->argv, cs->envp);
   child_fail(cs, STEP_EXEC);
 }
@@ -889,6 +906,7 @@ static int run_mode(rlvr_exec_lang lang, const char *source, size_t source_len, 
   cs.rl_nofile = rl_within(RLIMIT_NOFILE, (rlim_t)lim->nofile, (rlim_t)lim->nofile);
   cs.drop_to_run_id = !use_ns && is_root;
   cs.keep_groups = !is_root;
+  cs.filter = !use_ns && !is_root ? &G.filter_strict : &G.filter;
 
   unsigned long flags = SIGCHLD;
   if (use_ns)

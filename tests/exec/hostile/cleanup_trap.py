@@ -14,8 +14,11 @@ for name, fn in (("symlink", os.symlink), ("hardlink", os.link)):
 os.symlink("/", "root_link")
 os.makedirs("locked/inner")
 open("locked/inner/f", "w").write("x")
-os.chmod("locked/inner", 0)
-os.chmod("locked", 0)
+try:
+    os.chmod("locked/inner", 0)
+    os.chmod("locked", 0)
+except OSError:  # the fallback with the host's own uid denies chmod
+    print("chmod denied")
 d = "deep"
 os.mkdir(d)
 os.chdir(d)
