@@ -24,6 +24,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 /* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
 int cmd_bench_verify(int argc, char **argv);

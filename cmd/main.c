@@ -10,6 +10,7 @@ static const rlvr_command commands[] = {
     {"bench", cmd_bench, "benchmarks (rlvr bench --help)"},
     {"config", cmd_config, "print the resolved configuration or the reference of every key"},
     {"tasks", cmd_tasks, "print task items (prompts, answers, worked examples) as JSONL"},
+    {"rollout", cmd_rollout, "a rollout worker: sample and score prompt groups for a learner (--connect)"},
     {"sft", cmd_sft, "supervised fine-tuning on prompt/completion pairs (loss on completions)"},
     {"verify", cmd_verify, "score completions (JSONL) with verifier scripts"},
 };

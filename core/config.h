@@ -82,6 +82,44 @@
   X(INT, generate_n, "generate.n", 1, "Completions per prompt for `rlvr generate`.")               \
   X(STR, generate_template, "generate.template", "none",                                           \
     "Chat template around the prompt: none, plain, chatml, qwen2.5, qwen3, llama3, or a path to a .lua template.")   \
+  X(STR, rollout_connect, "rollout.connect", "",                                                   \
+    "`rlvr rollout`: the learner's address, as learner.endpoint writes it (tcp://HOST:PORT, ipc:///PATH) or WORK,TRAJ,WEIGHTS endpoints in full.") \
+  X(STR, rollout_id, "rollout.id", "", "Rollout worker id (its ZeroMQ routing id); '' = rollout-HOST-PID.") \
+  X(INT, rollout_slots, "rollout.slots", 16,                                                       \
+    "Sequences the rollout engine decodes at once (KV-cache slots); a finished one takes the next pending sample.") \
+  X(INT, rollout_max_seq, "rollout.max_seq", 0,                                                    \
+    "Positions per slot (prompt plus completion); 0 = the model's max_position_embeddings.")       \
+  X(BOOL, rollout_share_prefill, "rollout.share_prefill", 1,                                       \
+    "Prefill each prompt once and copy its KV cache to the group's other samples (off: prefill every sample).") \
+  X(INT, rollout_max_groups, "rollout.max_groups", 4, "Prompt groups a rollout worker asks for in each work request.") \
+  X(STR, rollout_format_verifier, "rollout.format_verifier", "format",                             \
+    "Verifier that scores the format reward component (used when reward.format_weight is not 0).") \
+  X(INT, rollout_weights_timeout_ms, "rollout.weights_timeout_ms", 60000,                          \
+    "How long a worker waits for the policy version a work asks for before answering with an error.") \
+  X(INT, rollout_max_works, "rollout.max_works", 0, "A worker leaves after this many works; 0 = at shutdown.") \
+  X(INT, budget_min_think_tokens, "budget.min_think_tokens", 0,                                    \
+    "s1 budget forcing: thinking that would end (budget.think_end) before this many tokens gets budget.wait inserted instead; 0 = off.") \
+  X(INT, budget_max_waits, "budget.max_waits", 1, "s1 budget forcing: at most this many budget.wait insertions per completion.") \
+  X(INT, budget_max_think_tokens, "budget.max_think_tokens", 0,                                    \
+    "s1 budget forcing: thinking is cut after this many tokens and budget.answer_prefix appended; 0 = no cap.") \
+  X(STR, budget_think_end, "budget.think_end", "</think>", "s1 budget forcing: the text that ends thinking.") \
+  X(STR, budget_wait, "budget.wait", "Wait", "s1 budget forcing: the text inserted where thinking ended too early.") \
+  X(STR, budget_answer_prefix, "budget.answer_prefix", " </think> <answer>",                      \
+    "s1 budget forcing: the text appended when thinking is cut at budget.max_think_tokens.")       \
+  X(STR, eval_split, "eval.split", "heldout", "`rlvr eval`: heldout or train (the training split in its stored order).") \
+  X(INT, eval_size, "eval.size", 0, "`rlvr eval`: problems scored, from the split's start; 0 = the whole split (a generator's training split needs a size).") \
+  X(INT, eval_samples, "eval.samples", 1, "`rlvr eval`: completions per problem (n); pass@k and maj@k use them.") \
+  X(FLOAT, eval_temperature, "eval.temperature", 0.0, "`rlvr eval`: sampling temperature; 0 = greedy (then eval.samples should be 1).") \
+  X(INT, eval_top_k, "eval.top_k", 0, "`rlvr eval`: keep the k most likely tokens; 0 = all.")      \
+  X(FLOAT, eval_top_p, "eval.top_p", 1.0, "`rlvr eval`: nucleus sampling mass; 1 = all.")         \
+  X(INT, eval_max_tokens, "eval.max_tokens", 0, "`rlvr eval`: most tokens per completion; 0 = sample.max_tokens.") \
+  X(STR, eval_stop, "eval.stop", "", "`rlvr eval`: a stop string ('' = none; e.g. </answer>).")   \
+  X(STR, eval_pass_k, "eval.pass_k", "",                                                           \
+    "`rlvr eval`: ','-separated k of the pass@k reported; '' = 1, 2, 4, ... up to eval.samples, and eval.samples.") \
+  X(BOOL, eval_budget, "eval.budget", 0, "`rlvr eval`: apply s1 budget forcing (budget.*) while sampling.") \
+  X(STR, eval_output, "eval.output", "", "`rlvr eval`: JSONL file of every sample (text, tokens, score, answer); '' = none.") \
+  X(STR, eval_summary, "eval.summary", "", "`rlvr eval`: JSON file for the summary (also printed); '' = print only.") \
+  X(INT, eval_batch, "eval.batch", 0, "`rlvr eval`: problems per engine request; 0 = rollout.slots.") \
   X(INT, transport_hwm_work, "transport.hwm_work", 1000,                                           \
     "Messages queued per peer on the work channel (ROUTER/DEALER) before sends block.")            \
   X(INT, transport_hwm_traj, "transport.hwm_traj", 64,                                             \
