@@ -204,6 +204,9 @@ struct rlvr_engine {
   float *lp_mem;
   size_t tok_cap;
 
+  void (*tick)(void *ctx);
+  void *tick_ctx;
+  int failed; /* an error code set by a decision; ends the request */
   const rlvr_engine_params *p; /* during a request */
   const rlvr_engine_group *groups;
   rlvr_engine_stats stats;
@@ -285,6 +288,11 @@ void rlvr_engine_free(rlvr_engine *e) {
   free(e->mask_mem);
   free(e->lp_mem);
   free(e);
+}
+
+void rlvr_engine_set_tick(rlvr_engine *e, void (*tick)(void *ctx), void *ctx) {
+  e->tick = tick;
+  e->tick_ctx = ctx;
 }
 
 void rlvr_engine_get_stats(const rlvr_engine *e, rlvr_engine_stats *st) { *st = e->stats; }
@@ -484,6 +492,12 @@ static int decide(rlvr_engine *e, int s) {
   rlvr_sampling sp = {p->temperature, p->top_k, p->top_p};
   const int tok = rlvr_sampler_sample(&e->sampler, st->cur, &sp, &st->rng, NULL);
   const float lp = rlvr_logprob_at_temperature(st->cur, e->V, tok, p->temperature, e->scratch);
+  if (!isfinite(lp)) {
+    /* broken weights (NaN or infinite logits): no sample can be sent */
+    e->failed = rlvr_error(RLVR_ERR_RANGE, "group %d (id %llu) sample %d: the log-prob of token %d at position %d is %g (non-finite logits)",
+                           o->group, (unsigned long long)e->groups[o->group].group_id, o->index, tok, o->ntokens, (double)lp);
+    return 0;
+  }
   emit(e, o, tok, 1, lp);
   if (is_eos(e, tok)) {
     finish(o, RLVR_ENGINE_EOS);
@@ -632,7 +646,9 @@ int rlvr_engine_generate(rlvr_engine *e, const rlvr_engine_params *p, const rlvr
   int next_pending = 0, done = 0;
   const int ntotal = (int)total;
   for (int s = 0; s < e->S; s++) e->slot[s].sample = -1;
+  e->failed = RLVR_OK;
   while (done < ntotal) {
+    if (e->tick) e->tick(e->tick_ctx);
     const double t = now_s();
     if ((rc = admit(e, &next_pending, ntotal, t))) break;
     int n = 0;
@@ -644,11 +660,13 @@ int rlvr_engine_generate(rlvr_engine *e, const rlvr_engine_params *p, const rlvr
         e->step_tokens[n] = st->next;
         n++;
       } else {
+        if (e->failed) break;
         e->out[st->sample].seconds = now_s() - st->t0;
         st->sample = -1;
         done++;
       }
     }
+    if ((rc = e->failed)) break;
     if (n) {
       if ((rc = e->src.step(e->src.ctx, e->step_slots, e->step_tokens, n, e->step_logits))) break;
       e->stats.steps++;

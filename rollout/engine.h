@@ -196,6 +196,10 @@ int rlvr_engine_params_validate(const rlvr_engine_params *p);
 int rlvr_engine_generate(rlvr_engine *e, const rlvr_engine_params *p, const rlvr_engine_group *groups,
                          int ngroups, rlvr_engine_sample **out, int *nout);
 
+/* Called once per decode step while generate runs (a worker sends its
+ * heartbeats from here); NULL = none. */
+void rlvr_engine_set_tick(rlvr_engine *e, void (*tick)(void *ctx), void *ctx);
+
 /* Statistics of the last generate call. */
 void rlvr_engine_get_stats(const rlvr_engine *e, rlvr_engine_stats *st);
 

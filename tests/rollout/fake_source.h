@@ -31,6 +31,7 @@ typedef struct {
   fake_target_fn target;
   void *user;
   float peak;
+  int fork_a, fork_b; /* >= 0: the first completion token is one of these two, equally likely */
   int prefills, steps, copies, truncates;
   char buf_p[4096], buf_c[4096];
   rlvr_logits_source src;
@@ -70,9 +71,12 @@ static int fake_next(fake_source *f, int s) {
 }
 
 static void fake_logits(fake_source *f, int s, float *row) {
-  const int next = fake_next(f, s);
   for (int j = 0; j < f->V; j++) row[j] = 0.0f;
-  row[next] = f->peak;
+  if (f->fork_a >= 0 && f->len[s] == f->nprompt[s]) {
+    row[f->fork_a] = row[f->fork_b] = f->peak;
+    return;
+  }
+  row[fake_next(f, s)] = f->peak;
 }
 
 static int fake_prefill(void *ctx, const int *slots, const int *tokens, const int *lens, int B, int T, float *logits) {
@@ -119,6 +123,7 @@ static void fake_init(fake_source *f, const rlvr_tokenizer *tok, int V, int S, i
   memset(f, 0, sizeof *f);
   f->tok = tok, f->V = V, f->S = S, f->max_seq = max_seq, f->eos = eos;
   f->target = target, f->user = user, f->peak = 20.0f;
+  f->fork_a = f->fork_b = -1;
   f->hist = calloc((size_t)S, sizeof *f->hist);
   for (int s = 0; s < S; s++) f->hist[s] = calloc((size_t)max_seq, sizeof(int));
   f->len = calloc((size_t)S, sizeof(int));
