@@ -1,9 +1,13 @@
-/* logprob.c — log softmax(z / T)[token]; see logprob.h. */
+/* logprob.c — log softmax(z / T)[token]; see logprob.h. The scaling is
+ * forward.h's rlvr_logits_temperature itself, the one the learner's forward
+ * applies, so the two cannot drift apart. */
 #include "model/logprob.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/check.h"
+#include "model/forward.h"
 #include "model/kernels.h"
 
 float rlvr_logprob_at_temperature(const float *logits, int V, int token, float temperature, float *scratch) {
@@ -14,7 +18,8 @@ float rlvr_logprob_at_temperature(const float *logits, int V, int token, float t
     return logits[token] - lse;
   }
   float *s = scratch, *tmp = scratch + V;
-  for (int j = 0; j < V; j++) s[j] = logits[j] / temperature;
+  memcpy(s, logits, sizeof(float) * (size_t)V);
+  rlvr_logits_temperature(s, V, temperature);
   rlvr_logsoftmax_row(s, V, &lse, NULL, tmp);
   return s[token] - lse;
 }

@@ -5,8 +5,10 @@
  *
  *   lp = log softmax(z / T)[token]      z: the model's logits row (V)
  *
- * computed as: s_j = z_j / T (one IEEE division per element, as Hugging
- * Face's TemperatureLogitsWarper divides), then s[token] - lse(s) with
+ * computed as: s = rlvr_logits_temperature(z) (model/forward.h: s_j = z_j / T,
+ * one IEEE division per element, as Hugging Face's TemperatureLogitsWarper
+ * divides; the learner's forward applies the same function, see
+ * rlvr_forward_set_temperature), then s[token] - lse(s) with
  * rlvr_logsoftmax_row of model/kernels.h (the forward's own log-softmax).
  * T = 1 and T <= 0 (greedy) skip the division: lp = z[token] - lse(z), which
  * is bit for bit rlvr_decode_logprob and the forward's per-token logprobs.
