@@ -192,6 +192,8 @@ static void micro_dispatch(int mr, int nv, int a_cols, int kc, const float *a, p
  * padded by a cache line so that a tile's rows do not alias in L1. */
 enum { STAGE_LD = MM_NB_S * MM_NR + 16 };
 static _Thread_local float tl_stage[MM_MB * STAGE_LD] __attribute__((aligned(64)));
+/* A B micro-panel of the backward's products, contiguous. */
+static _Thread_local float tl_b[MM_KC * MM_NR] __attribute__((aligned(64)));
 
 static void mm_run(const mm_problem *p) {
   if (p->M <= 0 || p->N <= 0) return;
@@ -225,6 +227,27 @@ static void mm_run(const mm_problem *p) {
       if (!p->accumulate)
         for (int i = i0; i < i1; i++)
           for (int j = j_lo; j < j_hi; j++) p->c[i * p->c_rs + j * p->c_cs] = 0;
+      continue;
+    }
+    if (!transposed) {
+      /* Panels outer, row tiles inner: each B micro-panel, copied into a
+       * contiguous block (B's rows are apart by ldb floats, which can alias
+       * in L1), serves all the task's row tiles from L1. */
+      for (int k0 = 0; k0 < p->K; k0 += KC) {
+        const int kc = imin(KC, p->K - k0);
+        const int load_c = p->accumulate || k0 > 0;
+        for (int pp = p0; pp < p1; pp++) {
+          const int j0 = pp * MM_NR, nv = imin(MM_NR, p->N - j0);
+          const float *src = p->b + (size_t)k0 * p->ldb + j0;
+          for (int k = 0; k < kc; k++) memcpy(tl_b + (size_t)k * MM_NR, src + (size_t)k * p->ldb, sizeof(float) * nv);
+          for (int i = i0; i < i1; i += MM_MR) {
+            const int mr = imin(MM_MR, i1 - i);
+            const float *ap = p->a_cols ? p->a + (size_t)k0 * p->as + i : p->a + (size_t)i * p->as + k0;
+            micro_dispatch(mr, nv, p->a_cols, kc, ap, p->as, tl_b, MM_NR, p->c + (ptrdiff_t)i * p->c_rs + j0, p->c_rs, 1,
+                           load_c, NULL);
+          }
+        }
+      }
       continue;
     }
     for (int k0 = 0; k0 < p->K; k0 += KC) {
