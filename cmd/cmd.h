@@ -26,6 +26,9 @@ int cmd_verify(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
+int cmd_learner(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 /* `rlvr bench verify` (verifiers/bench_verify.h), with the built-in script paths. */
 int cmd_bench_verify(int argc, char **argv);
 

@@ -12,6 +12,9 @@ static const rlvr_command commands[] = {
     {"tasks", cmd_tasks, "print task items (prompts, answers, worked examples) as JSONL"},
     {"rollout", cmd_rollout, "a rollout worker: sample and score prompt groups for a learner (--connect)"},
     {"sft", cmd_sft, "supervised fine-tuning on prompt/completion pairs (loss on completions)"},
+    {"train", cmd_train, "a GRPO run on this machine: learner and rollout workers (no config: the default run)"},
+    {"learner", cmd_learner, "the GRPO learner alone, for workers on other machines (rlvr rollout --connect)"},
+    {"report", cmd_report, "write a run's HTML report (plots of its metrics)"},
     {"verify", cmd_verify, "score completions (JSONL) with verifier scripts"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };

@@ -130,7 +130,8 @@ static cJSON *cursor_json(const rlvr_task_cursor *c) {
  * writing cannot disagree. */
 #define COUNT_FIELDS(X)                                                                            \
   X(groups_made) X(groups_issued) X(groups_reissued) X(groups_accepted) X(groups_stale)            \
-  X(groups_zero_spread) X(groups_dropped_zero_spread) X(groups_invalid) X(groups_duplicate)        \
+  X(groups_zero_spread) X(groups_dropped_zero_spread) X(groups_invalid) X(groups_failed)           \
+  X(groups_duplicate)                                                                              \
   X(groups_unknown) X(samples_infra) X(workers_lost)
 
 static cJSON *counts_json(const rlvr_ledger_counts *c) {

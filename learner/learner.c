@@ -474,6 +474,8 @@ void rlvr_learner_worker_lost(rlvr_learner *L, const char *worker) {
   rlvr_ledger_worker_lost(L->ledger, worker);
 }
 
+void rlvr_learner_work_failed(rlvr_learner *L, uint64_t work_id) { rlvr_ledger_work_failed(L->ledger, work_id); }
+
 void rlvr_learner_set_rejected(rlvr_learner *L, int64_t total) { L->rejected = total; }
 int rlvr_learner_done(const rlvr_learner *L) { return L->step >= L->stop_after; }
 uint64_t rlvr_learner_version(const rlvr_learner *L) { return (uint64_t)L->step; }
@@ -595,7 +597,7 @@ static int write_samples(rlvr_learner *L, const step_buf *b, int ngroups) {
     size_t len;
     rlvr_tokenizer_decode(L->tok, r->s->tokens, r->s->n, 0, &text, &len);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "step", (double)(L->step + 1));
+    cJSON_AddNumberToObject(o, "step", (double)L->step); /* the step just done */
     cJSON_AddNumberToObject(o, "group_id", (double)r->g->id);
     cJSON_AddNumberToObject(o, "sample", r->index);
     cJSON_AddStringToObject(o, "item_id", r->g->spec.item_id);
@@ -883,6 +885,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     cJSON *inf = cJSON_AddObjectToObject(o, "infra");
     cJSON_AddNumberToObject(inf, "groups_stale", (double)(c.groups_stale - c0->groups_stale));
     cJSON_AddNumberToObject(inf, "groups_invalid", (double)(c.groups_invalid - c0->groups_invalid));
+    cJSON_AddNumberToObject(inf, "groups_failed", (double)(c.groups_failed - c0->groups_failed));
     cJSON_AddNumberToObject(inf, "groups_duplicate", (double)(c.groups_duplicate - c0->groups_duplicate));
     cJSON_AddNumberToObject(inf, "groups_unknown", (double)(c.groups_unknown - c0->groups_unknown));
     cJSON_AddNumberToObject(inf, "groups_reissued", (double)(c.groups_reissued - c0->groups_reissued));

@@ -99,6 +99,10 @@ int rlvr_learner_accept(rlvr_learner *L, const rlvr_msg_trajectories *t);
 /* A worker died or left: its unfinished groups are handed out again. */
 void rlvr_learner_worker_lost(rlvr_learner *L, const char *worker);
 
+/* A worker could not serve work work_id (it sent an error message): the
+ * work's groups are handed out again (or dropped after repeated failures). */
+void rlvr_learner_work_failed(rlvr_learner *L, uint64_t work_id);
+
 /* Messages the transport rejected (garbage), for the metrics: the running
  * total, which the learner turns into per-step counts. */
 void rlvr_learner_set_rejected(rlvr_learner *L, int64_t total);

@@ -145,6 +145,7 @@ int rlvr_ledger_issue(rlvr_ledger *lg, uint64_t version, const char *worker, uin
     rlvr_ledger_group *g = lg->groups[i];
     if (g->state != RLVR_LEDGER_QUEUED) continue;
     if (g->worker[0]) lg->counts.groups_reissued++; /* it was out before */
+    g->attempts++;
     g->state = RLVR_LEDGER_OUT;
     g->work_id = work_id;
     snprintf(g->worker, sizeof g->worker, "%s", worker);
@@ -154,6 +155,7 @@ int rlvr_ledger_issue(rlvr_ledger *lg, uint64_t version, const char *worker, uin
   for (int more = new_allowed(lg); taken < (int)max && more > 0; more--) {
     rlvr_ledger_group *g;
     if ((rc = make_group(lg, &g)) != RLVR_OK) break;
+    g->attempts = 1;
     g->state = RLVR_LEDGER_OUT;
     g->work_id = work_id;
     snprintf(g->worker, sizeof g->worker, "%s", worker);
@@ -233,6 +235,26 @@ static void copy_samples(rlvr_ledger_group *g, const rlvr_traj_group *tg) {
   }
 }
 
+/* A group that came back bad or whose work failed: queued again, or
+ * dropped after RLVR_LEDGER_MAX_ATTEMPTS hand-outs. */
+static void retry_or_drop(rlvr_ledger *lg, int i) {
+  rlvr_ledger_group *g = lg->groups[i];
+  if (g->attempts >= RLVR_LEDGER_MAX_ATTEMPTS) {
+    rlvr_warn("learner: group %llu (item %s) failed %d times; dropped", (unsigned long long)g->id, g->spec.item_id,
+              g->attempts);
+    lg->counts.groups_failed++;
+    rlvr_ledger_group_free(g);
+    remove_at(lg, i);
+  } else {
+    g->state = RLVR_LEDGER_QUEUED;
+  }
+}
+
+void rlvr_ledger_work_failed(rlvr_ledger *lg, uint64_t work_id) {
+  for (int i = lg->n - 1; i >= 0; i--)
+    if (lg->groups[i]->state == RLVR_LEDGER_OUT && lg->groups[i]->work_id == work_id) retry_or_drop(lg, i);
+}
+
 int rlvr_ledger_accept(rlvr_ledger *lg, uint64_t version, const rlvr_msg_trajectories *t) {
   int accepted = 0;
   for (uint32_t k = 0; k < t->ngroups; k++) {
@@ -259,10 +281,9 @@ int rlvr_ledger_accept(rlvr_ledger *lg, uint64_t version, const rlvr_msg_traject
       if (t->policy_version > version)
         rlvr_error(RLVR_ERR_PROTOCOL, "group %llu: policy_version %llu is newer than the learner's %llu",
                    (unsigned long long)g->id, (unsigned long long)t->policy_version, (unsigned long long)version);
-      rlvr_warn("learner: invalid trajectories from %s: %s; the group is handed out again", t->worker_id,
-                rlvr_error_message());
+      rlvr_warn("learner: invalid trajectories from %s: %s", t->worker_id, rlvr_error_message());
       lg->counts.groups_invalid++;
-      g->state = RLVR_LEDGER_QUEUED;
+      retry_or_drop(lg, i);
       continue;
     }
     if (version - t->policy_version > (uint64_t)lg->cfg.max_off_policy) {

@@ -88,6 +88,7 @@ typedef struct {
   rlvr_task_cursor cursor; /* the cursor before the group's item was taken */
   rlvr_group_spec spec;
   int state;               /* RLVR_LEDGER_QUEUED ... */
+  int attempts;            /* times handed out */
   uint64_t work_id;        /* while out */
   char worker[RLVR_PROTO_MAX_NAME + 1];
   /* when ready or aside */
@@ -99,6 +100,12 @@ typedef struct {
 } rlvr_ledger_group;
 
 enum { RLVR_LEDGER_QUEUED = 0, RLVR_LEDGER_OUT, RLVR_LEDGER_READY, RLVR_LEDGER_ASIDE };
+
+/* A group that comes back malformed, or whose work a worker reports it
+ * could not do, is handed out again, up to this many times in all; then it
+ * is dropped (counted failed), so that a prompt no worker can serve does not
+ * stall the run. A worker's death does not count against its groups. */
+enum { RLVR_LEDGER_MAX_ATTEMPTS = 3 };
 
 typedef struct {
   int prompts_per_step;  /* P >= 1 */
@@ -121,6 +128,7 @@ typedef struct {
   int64_t groups_zero_spread;  /* came back with zero reward spread */
   int64_t groups_dropped_zero_spread; /* of which dropped (dynamic sampling) */
   int64_t groups_invalid;      /* came back malformed: handed out again */
+  int64_t groups_failed;       /* dropped after RLVR_LEDGER_MAX_ATTEMPTS bad answers or work errors */
   int64_t groups_duplicate;    /* came back for a group already counted */
   int64_t groups_unknown;      /* came back for a group id never made */
   int64_t samples_infra;       /* samples with an infrastructure failure (excluded) */
@@ -158,6 +166,11 @@ int rlvr_ledger_accept(rlvr_ledger *lg, uint64_t version, const rlvr_msg_traject
 /* A worker is gone: its out groups are queued again (counted reissued when
  * they go out again). */
 void rlvr_ledger_worker_lost(rlvr_ledger *lg, const char *worker);
+
+/* A worker reports that it could not serve work work_id (an error message):
+ * the work's groups still out are queued again or, past
+ * RLVR_LEDGER_MAX_ATTEMPTS, dropped. */
+void rlvr_ledger_work_failed(rlvr_ledger *lg, uint64_t work_id);
 
 /* If the batch of the step at version is complete, moves its groups out of
  * the ledger into batch[0..*n) (the caller owns them: free each with

@@ -61,7 +61,7 @@ typedef struct {
   uint32_t want; /* max_groups of its waiting work_request; 0 = none */
 } worker_slot;
 
-typedef struct {
+struct rlvr_server {
   const rlvr_server_options *o;
   void *zctx;
   rlvr_sock *work, *traj, *pub;
@@ -76,7 +76,8 @@ typedef struct {
   uint64_t published; /* the version last published */
   int want_republish;
   char base[512];
-} server;
+};
+typedef struct rlvr_server server;
 
 /* ---- binding ---- */
 
@@ -172,6 +173,8 @@ static void worker_gone(server *s, const char *id, const char *why) {
   remove_worker(s, id);
 }
 
+void rlvr_server_worker_gone(rlvr_server *s, const char *id) { worker_gone(s, id, "exited"); }
+
 /* ---- weights ---- */
 
 static int publish(void *ctx, uint64_t version, const rlvr_model *m) {
@@ -242,6 +245,10 @@ static void on_work_msg(server *s, rlvr_msg *m, const rlvr_peer *from) {
     break;
   case RLVR_MSG_ERROR:
     rlvr_warn("learner: worker %s reports error %d: %s", id, m->error.code, m->error.message);
+    if (m->error.has_work_id) {
+      rlvr_learner_work_failed(s->L, m->error.work_id);
+      s->want_republish = 1; /* the usual cause: it waited for weights that never came */
+    }
     break;
   default:
     break;
@@ -340,7 +347,7 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
     rlvr_learner_set_rejected(s.L, rejected_total(&s));
     int stepped;
     if ((rc = rlvr_learner_try_step(s.L, &stepped))) break;
-    if (o->each_loop && (rc = o->each_loop(o->ctx))) break;
+    if (o->each_loop && (rc = o->each_loop(o->ctx, &s))) break;
   }
   if (res) {
     res->steps = (int64_t)rlvr_learner_version(s.L) - steps0;

@@ -39,6 +39,8 @@
  * inproc://. */
 int rlvr_endpoints_derive(const char *base, char *work, char *traj, char *weights, size_t cap);
 
+typedef struct rlvr_server rlvr_server;
+
 typedef struct {
   const rlvr_config *cfg;
   rlvr_learner_env env;  /* publish and tick are the server's own */
@@ -48,8 +50,8 @@ typedef struct {
    * connect to (ports resolved); a non-zero return stops the run. */
   int (*on_bound)(void *ctx, const char *endpoint);
   /* Called every loop iteration (about every 50 ms); a non-zero return stops
-   * the run with that code. */
-  int (*each_loop)(void *ctx);
+   * the run with that code. It may call rlvr_server_worker_gone. */
+  int (*each_loop)(void *ctx, rlvr_server *s);
   void *ctx;
 } rlvr_server_options;
 
@@ -59,6 +61,11 @@ typedef struct {
   int64_t rejected;    /* messages the sockets rejected */
   int64_t workers_seen;
 } rlvr_server_result;
+
+/* Writes off worker id now (its process is known to be dead): its
+ * unfinished groups go to the other workers at once instead of after the
+ * peer timeout. */
+void rlvr_server_worker_gone(rlvr_server *s, const char *id);
 
 /* Builds the learner, binds, serves until train.steps (or env.stop_after)
  * are done or *stop is set, then writes the final checkpoint and model

@@ -1,0 +1,383 @@
+/* report.c — the HTML report of a run; see report.h.
+ *
+ * The page is built in a growing string buffer: a header with the run's
+ * summary, then one <svg> per plot. A plot has a frame of W x H pixels, a
+ * plotting area inside margins, "nice" ticks (1, 2 or 5 times a power of
+ * ten) on both axes, one polyline per series (broken where a value is
+ * missing), and a legend. Values are read from metrics.jsonl by dotted path
+ * ("timing.learn_s"). */
+#include "learner/report.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/check.h"
+#include "core/error.h"
+#include "core/file.h"
+
+/* ---- a string buffer ---- */
+
+typedef struct {
+  char *s;
+  size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) RLVR_PRINTF(2, 3);
+static void sb_add(sbuf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (b->len + (size_t)n + 1 > b->cap) {
+    while (b->len + (size_t)n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 65536;
+    b->s = xrealloc(b->s, b->cap);
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+/* Text with &, <, >, " escaped. */
+static void sb_text(sbuf *b, const char *t) {
+  for (; *t; t++) {
+    switch (*t) {
+    case '&': sb_add(b, "&amp;"); break;
+    case '<': sb_add(b, "&lt;"); break;
+    case '>': sb_add(b, "&gt;"); break;
+    case '"': sb_add(b, "&quot;"); break;
+    default: sb_add(b, "%c", *t);
+    }
+  }
+}
+
+/* ---- metrics ---- */
+
+typedef struct {
+  cJSON **lines;
+  int n;
+} metrics;
+
+static double value_at(const cJSON *o, const char *path) {
+  char key[128];
+  const cJSON *cur = o;
+  const char *p = path;
+  while (cur && *p) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (n >= sizeof key) return NAN;
+    memcpy(key, p, n);
+    key[n] = 0;
+    cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+    p = dot ? dot + 1 : p + n;
+  }
+  return cJSON_IsNumber(cur) ? cur->valuedouble : NAN;
+}
+
+static int read_metrics(const char *run_dir, metrics *m) {
+  memset(m, 0, sizeof *m);
+  size_t plen = strlen(run_dir) + 32;
+  char *path = xmalloc(plen);
+  snprintf(path, plen, "%s/metrics.jsonl", run_dir);
+  char *text;
+  size_t len;
+  int rc = rlvr_file_read(path, &text, &len);
+  if (rc) {
+    free(path);
+    return rc;
+  }
+  int lineno = 0;
+  for (char *save, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    lineno++;
+    cJSON *o = cJSON_Parse(l);
+    if (!cJSON_IsObject(o)) {
+      cJSON_Delete(o);
+      rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%d: not a JSON object", path, lineno);
+      break;
+    }
+    m->lines = xrealloc(m->lines, (size_t)(m->n + 1) * sizeof *m->lines);
+    m->lines[m->n++] = o;
+  }
+  free(text);
+  free(path);
+  return rc;
+}
+
+static void free_metrics(metrics *m) {
+  for (int i = 0; i < m->n; i++) cJSON_Delete(m->lines[i]);
+  free(m->lines);
+}
+
+/* ---- plots ---- */
+
+enum { W = 560, H = 300, ML = 64, MR = 16, MT = 34, MB = 44, MAX_SERIES = 4 };
+static const char *colors[MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+
+typedef struct {
+  const char *path;  /* dotted path in a metrics line */
+  const char *label; /* legend */
+} series;
+
+/* Ticks covering [lo, hi]: step 1, 2 or 5 x 10^k giving 4 to 8 ticks. */
+static double nice_step(double span) {
+  if (!(span > 0)) return 1;
+  double raw = span / 5, p = pow(10, floor(log10(raw))), f = raw / p;
+  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
+}
+
+static void fmt_tick(char *buf, size_t cap, double v, double step) {
+  if (fabs(v) < step * 1e-9) v = 0;
+  if (fabs(v) >= 1e5 || (fabs(v) < 1e-3 && v != 0)) snprintf(buf, cap, "%.2g", v);
+  else {
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 6) dec = 6;
+    snprintf(buf, cap, "%.*f", dec, v);
+  }
+}
+
+/* One plot; returns 0 (nothing drawn) when no series has a value. */
+static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, int ns, int log_y) {
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  int any = 0;
+  for (int i = 0; i < m->n; i++) {
+    double x = value_at(m->lines[i], "step");
+    if (!isfinite(x)) continue;
+    for (int k = 0; k < ns; k++) {
+      double y = value_at(m->lines[i], ss[k].path);
+      if (!isfinite(y) || (log_y && y <= 0)) continue;
+      if (log_y) y = log10(y);
+      any = 1;
+      if (x < xlo) xlo = x;
+      if (x > xhi) xhi = x;
+      if (y < ylo) ylo = y;
+      if (y > yhi) yhi = y;
+    }
+  }
+  if (!any) return 0;
+  if (xhi == xlo) xlo -= 1, xhi += 1;
+  if (yhi == ylo) {
+    double d = fabs(ylo) > 0 ? fabs(ylo) * 0.1 : 1;
+    ylo -= d, yhi += d;
+  }
+  const double ystep = log_y ? fmax(1, nice_step(yhi - ylo)) : nice_step(yhi - ylo);
+  ylo = floor(ylo / ystep) * ystep;
+  yhi = ceil(yhi / ystep) * ystep;
+  const double xstep = fmax(1, nice_step(xhi - xlo));
+  const double pw = W - ML - MR, ph = H - MT - MB;
+#define PX(x) (ML + ((x)-xlo) / (xhi - xlo) * pw)
+#define PY(y) (MT + ph - ((y)-ylo) / (yhi - ylo) * ph)
+  sb_add(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H,
+         W, H);
+  sb_add(b, "<text x=\"%d\" y=\"20\" class=\"t\">", ML);
+  sb_text(b, title);
+  sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"f\"/>\n", ML, MT, pw, ph);
+  char tick[32];
+  for (double y = ylo; y <= yhi + ystep * 1e-6; y += ystep) {
+    fmt_tick(tick, sizeof tick, log_y ? pow(10, y) : y, log_y ? pow(10, y) : ystep);
+    sb_add(b, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/><text x=\"%d\" y=\"%.1f\" class=\"yl\">%s</text>\n",
+           ML, ML + pw, PY(y), PY(y), ML - 6, PY(y) + 4, tick);
+  }
+  for (double x = ceil(xlo / xstep) * xstep; x <= xhi + 1e-9; x += xstep) {
+    fmt_tick(tick, sizeof tick, x, xstep);
+    sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" class=\"g\"/><text x=\"%.1f\" y=\"%.1f\" class=\"xl\">%s</text>\n",
+           PX(x), PX(x), MT, MT + ph, PX(x), MT + ph + 16, tick);
+  }
+  sb_add(b, "<text x=\"%.1f\" y=\"%d\" class=\"xl\">step</text>\n", ML + pw / 2, H - 6);
+  for (int k = 0; k < ns; k++) {
+    int open = 0, points = 0;
+    for (int i = 0; i < m->n; i++) {
+      double x = value_at(m->lines[i], "step"), y = value_at(m->lines[i], ss[k].path);
+      int ok = isfinite(x) && isfinite(y) && (!log_y || y > 0);
+      if (!ok) {
+        if (open) sb_add(b, "\"/>\n");
+        open = 0;
+        continue;
+      }
+      if (log_y) y = log10(y);
+      if (!open) sb_add(b, "<polyline class=\"s\" stroke=\"%s\" points=\"", colors[k]);
+      sb_add(b, "%.1f,%.1f ", PX(x), PY(y));
+      open = 1;
+      points++;
+    }
+    if (open) sb_add(b, "\"/>\n");
+    if (points == 1) /* a single point: draw it as a dot */
+      for (int i = 0; i < m->n; i++) {
+        double x = value_at(m->lines[i], "step"), y = value_at(m->lines[i], ss[k].path);
+        if (isfinite(x) && isfinite(y) && (!log_y || y > 0))
+          sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x), PY(log_y ? log10(y) : y), colors[k]);
+      }
+    sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" class=\"lg\">", W - MR - 150,
+           MT + 8 + 14 * k, colors[k], W - MR - 136, MT + 12 + 14 * k);
+    sb_text(b, ss[k].label);
+    sb_add(b, "</text>\n");
+  }
+#undef PX
+#undef PY
+  sb_add(b, "</svg></figure>\n");
+  return 1;
+}
+
+/* ---- the page ---- */
+
+static char *read_text(const char *run_dir, const char *name) {
+  size_t n = strlen(run_dir) + strlen(name) + 2;
+  char *path = xmalloc(n);
+  snprintf(path, n, "%s/%s", run_dir, name);
+  char *text = NULL;
+  size_t len;
+  if (rlvr_file_read(path, &text, &len) != RLVR_OK) text = NULL;
+  free(path);
+  return text;
+}
+
+static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
+  sb_add(b, "<table>\n");
+  char *text = read_text(run_dir, "summary.json");
+  cJSON *s = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "eval");
+  if (cJSON_IsObject(ev)) {
+    for (const cJSON *e = ev->child; e; e = e->next) {
+      double acc = value_at(e, "accuracy"), n = value_at(e, "problems");
+      sb_add(b, "<tr><th>held-out accuracy, ");
+      sb_text(b, e->string);
+      sb_add(b, "</th><td>%.3f", acc);
+      if (isfinite(n)) sb_add(b, " (%.0f problems, greedy)", n);
+      sb_add(b, "</td></tr>\n");
+    }
+    double imp = value_at(s, "improvement_points");
+    if (isfinite(imp)) sb_add(b, "<tr><th>improvement</th><td>%+.1f points</td></tr>\n", imp);
+  }
+  cJSON_Delete(s);
+  if (m->n > 0) {
+    const cJSON *last = m->lines[m->n - 1];
+    sb_add(b, "<tr><th>steps</th><td>%.0f</td></tr>\n", value_at(last, "step"));
+    double el = value_at(last, "timing.elapsed_s");
+    if (isfinite(el)) sb_add(b, "<tr><th>training time</th><td>%.1f s</td></tr>\n", el);
+    double r0 = value_at(m->lines[0], "reward"), r1 = value_at(last, "reward");
+    if (isfinite(r0) && isfinite(r1)) sb_add(b, "<tr><th>reward, first → last step</th><td>%.3f → %.3f</td></tr>\n", r0, r1);
+    double md = 0;
+    for (int i = 0; i < m->n; i++) {
+      double d = value_at(m->lines[i], "max_logprob_diff");
+      if (isfinite(d) && d > md) md = d;
+    }
+    sb_add(b, "<tr><th>largest |recomputed − sampled| log-prob</th><td>%.3g</td></tr>\n", md);
+  }
+  sb_add(b, "</table>\n");
+}
+
+static void samples_section(sbuf *b, const char *run_dir) {
+  char *text = read_text(run_dir, "samples.jsonl");
+  if (!text) return;
+  /* the last 6 lines */
+  int n = 0;
+  char *starts[6];
+  char *p = text;
+  while (*p) {
+    char *e = strchr(p, '\n');
+    starts[n % 6] = p;
+    n++;
+    if (!e) break;
+    *e = 0;
+    p = e + 1;
+  }
+  if (n > 0) {
+    sb_add(b, "<h2>Last samples</h2>\n");
+    int first = n > 6 ? n - 6 : 0;
+    for (int i = first; i < n; i++) {
+      cJSON *o = cJSON_Parse(starts[i % 6]);
+      if (!o) continue;
+      const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "prompt"), *co = cJSON_GetObjectItemCaseSensitive(o, "completion");
+      const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "answer");
+      sb_add(b, "<div class=\"sm\"><b>step %.0f, reward %.3f</b> — ", value_at(o, "step"), value_at(o, "reward"));
+      if (cJSON_IsString(pr)) sb_text(b, pr->valuestring);
+      if (cJSON_IsString(an)) {
+        sb_add(b, " <i>(answer ");
+        sb_text(b, an->valuestring);
+        sb_add(b, ")</i>");
+      }
+      sb_add(b, "<pre>");
+      if (cJSON_IsString(co)) sb_text(b, co->valuestring);
+      sb_add(b, "</pre></div>\n");
+      cJSON_Delete(o);
+    }
+  }
+  free(text);
+}
+
+int rlvr_report_write(const char *run_dir, const char *out_path) {
+  metrics m;
+  int rc = read_metrics(run_dir, &m);
+  if (rc) {
+    free_metrics(&m);
+    return rc;
+  }
+  sbuf b = {0};
+  sb_add(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rlvr run ");
+  sb_text(&b, run_dir);
+  sb_add(&b,
+         "</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}\n"
+         "table{border-collapse:collapse}th,td{text-align:left;padding:3px 12px 3px 0}th{font-weight:normal;color:#555}\n"
+         "figure{display:inline-block;margin:6px}.t{font-size:14px;font-weight:bold}\n"
+         ".f{fill:none;stroke:#999}.g{stroke:#eee}.s{fill:none;stroke-width:1.8}\n"
+         ".yl{font-size:11px;text-anchor:end}.xl{font-size:11px;text-anchor:middle}.lg{font-size:11px}\n"
+         "pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;font-size:12px}.sm{margin:8px 0}\n"
+         "</style></head><body>\n<h1>rlvr run: ");
+  sb_text(&b, run_dir);
+  sb_add(&b, "</h1>\n");
+  summary_table(&b, run_dir, &m);
+  sb_add(&b, "<h2>Training</h2>\n");
+  const series reward[] = {{"reward", "reward (mean)"}, {"accuracy", "accuracy"}, {"reward_format", "format"}};
+  plot(&b, &m, "Reward and accuracy", reward, 3, 0);
+  const series len[] = {{"completion_length_mean", "mean"}, {"completion_length_min", "min"}, {"completion_length_max", "max"}};
+  plot(&b, &m, "Completion length (tokens)", len, 3, 0);
+  const series kl[] = {{"kl", "KL to the reference (k3)"}};
+  plot(&b, &m, "KL", kl, 1, 0);
+  const series ent[] = {{"entropy", "entropy (nats/token)"}};
+  plot(&b, &m, "Entropy", ent, 1, 0);
+  const series loss[] = {{"loss", "loss"}};
+  plot(&b, &m, "Loss", loss, 1, 0);
+  const series gn[] = {{"grad_norm", "gradient norm (before clipping)"}};
+  plot(&b, &m, "Gradient norm", gn, 1, 0);
+  const series clip[] = {{"clip_low_fraction", "clipped low"}, {"clip_high_fraction", "clipped high"}};
+  plot(&b, &m, "Clip fractions", clip, 2, 0);
+  const series ratio[] = {{"ratio_mean", "mean"}, {"ratio_min", "min"}, {"ratio_max", "max"}};
+  plot(&b, &m, "Importance ratio", ratio, 3, 0);
+  const series zs[] = {{"zero_spread_fraction", "groups with zero reward spread"}};
+  plot(&b, &m, "Zero-spread groups", zs, 1, 0);
+  const series adv[] = {{"advantage_std", "std"}, {"advantage_max", "max"}, {"advantage_min", "min"}};
+  plot(&b, &m, "Advantages", adv, 3, 0);
+  const series lp[] = {{"max_logprob_diff", "max |recomputed - sampled|"}};
+  plot(&b, &m, "Log-prob mismatch, learner vs rollout", lp, 1, 0);
+  sb_add(&b, "<h2>Speed</h2>\n");
+  const series phase[] = {{"timing.step_s", "whole step"}, {"timing.wait_s", "waiting for rollouts"},
+                          {"timing.learn_s", "learning"}, {"timing.sync_s", "publishing weights"}};
+  plot(&b, &m, "Seconds per step", phase, 4, 0);
+  const series tps[] = {{"timing.tokens_per_s", "completion tokens / s"}};
+  plot(&b, &m, "Throughput", tps, 1, 0);
+  samples_section(&b, run_dir);
+  char *cfg = read_text(run_dir, "config.lua");
+  if (cfg) {
+    sb_add(&b, "<h2>Configuration</h2>\n<details><summary>config.lua</summary><pre>");
+    sb_text(&b, cfg);
+    sb_add(&b, "</pre></details>\n");
+    free(cfg);
+  }
+  sb_add(&b, "</body></html>\n");
+  size_t n = strlen(run_dir) + 32;
+  char *path = NULL;
+  if (!out_path) {
+    path = xmalloc(n);
+    snprintf(path, n, "%s/report.html", run_dir);
+  }
+  rc = rlvr_file_write_atomic(out_path ? out_path : path, b.s, b.len);
+  free(path);
+  free(b.s);
+  free_metrics(&m);
+  return rc;
+}
