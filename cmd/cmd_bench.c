@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/bench_model.h"
 #include "cmd/cmd.h"
 #include "core/transport_bench.h"
 #include "verifiers/exec_bench.h"
@@ -19,6 +20,7 @@ static const bench_entry benches[] = {
     {"verify", cmd_bench_verify, "verifications per second: host, pool, per worker"},
     {"transport", rlvr_transport_bench_main, "trajectory and weights MB/s through ZeroMQ (ipc, tcp)"},
     {"exec", rlvr_exec_bench_main, "sandboxed code executions per second (python, lua) vs bare spawn"},
+    {"model", cmd_bench_model, "policy model fwd+bwd, prefill and decode tokens/s (vs bench/torch_model.py)"},
     {NULL, NULL, NULL},
 };
 
