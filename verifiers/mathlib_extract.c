@@ -29,15 +29,11 @@ static void trim(const char *s, size_t *start, size_t *len) {
   while (*len && is_space((unsigned char)s[*start + *len - 1])) (*len)--;
 }
 
-/* Last occurrence of needle in s[0..end), or -1. */
+/* Last occurrence of needle in s[0..end), or -1: one backward pass. */
 static long rfind(const char *s, size_t end, const char *needle, size_t nl) {
   if (nl == 0 || end < nl) return -1;
-  for (size_t i = end - nl + 1; i-- > 0;) {
-    const char *p = memrchr(s, needle[0], i + 1);
-    if (!p) return -1;
-    i = (size_t)(p - s);
-    if (i + nl <= end && !memcmp(p, needle, nl)) return (long)i;
-  }
+  for (size_t i = end - nl + 1; i-- > 0;)
+    if (s[i] == needle[0] && !memcmp(s + i, needle, nl)) return (long)i;
   return -1;
 }
 
@@ -75,16 +71,18 @@ static int match_braces(const char *s, size_t len, size_t i, size_t *cstart, siz
   return 0;
 }
 
-/* The last complete \boxed{..} / \fbox{..} in s[0..len). */
+/* The last complete \boxed{..} / \fbox{..} in s[0..len): one backward pass
+ * over the text, at most MAX_CANDIDATES brace matches of MAX_ANSWER bytes. */
 static int last_boxed(const char *s, size_t len, size_t *start, size_t *alen) {
-  size_t end = len;
-  for (int tries = 0; tries < MAX_CANDIDATES; tries++) {
-    long b = rfind(s, end, "\\boxed", 6);
-    long f = rfind(s, end, "\\fbox", 5);
-    long at = b > f ? b : f;
-    if (at < 0) return 0;
-    size_t i = (size_t)at + (b > f ? 6 : 5);
-    end = (size_t)at;
+  int tries = 0;
+  for (size_t at = len; at-- > 0 && tries < MAX_CANDIDATES;) {
+    if (s[at] != '\\') continue;
+    size_t nl;
+    if (at + 6 <= len && !memcmp(s + at, "\\boxed", 6)) nl = 6;
+    else if (at + 5 <= len && !memcmp(s + at, "\\fbox", 5)) nl = 5;
+    else continue;
+    tries++;
+    size_t i = at + nl;
     while (i < len && is_space((unsigned char)s[i])) i++;
     if (i < len && s[i] == '{') {
       if (match_braces(s, len, i, start, alen)) {
@@ -93,7 +91,7 @@ static int last_boxed(const char *s, size_t len, size_t *start, size_t *alen) {
       }
       continue; /* unclosed: look further back */
     }
-    if (i < len && i > (size_t)at + 6 - (b > f ? 0 : 1)) { /* "\boxed 5": one token */
+    if (i < len && i > at + nl) { /* "\boxed 5": one token */
       size_t j = i;
       while (j < len && !is_space((unsigned char)s[j]) && s[j] != '$' && j - i < 256) j++;
       if (j > i) {
