@@ -282,10 +282,20 @@ local function verify_choice(completion, gold, reference, meta)
   if not text then
     if as_letter(completion) then text, how = completion, "whole" end
   end
-  if not text then
-    -- "answer is (C)" without a colon: the last explicit "answer ... (X)" mention
-    local t = completion:match(".*[Aa]nswer[^\n]-(%([A-Z]%))")
-    if t then text, how = t, "answer_mention" end
+  if not text and #completion <= 65536 then
+    -- "the correct answer would be (C)": the last "answer" followed on its line
+    -- by "(X)". Forward finds only (a ".*" pattern backtracks quadratically).
+    local last, init = nil, 1
+    while true do
+      local i, j = completion:find("[Aa]nswer", init)
+      if not i then break end
+      last, init = j + 1, j + 1
+    end
+    if last then
+      local line = completion:sub(last, last + 200):match("^[^\n]*")
+      local t = line:match("(%([A-Z]%))")
+      if t then text, how = t, "answer_mention" end
+    end
   end
   details.extraction = how
   if not text or text:match("^%s*$") then
