@@ -25,6 +25,7 @@ int cmd_score(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 int cmd_learner(int argc, char **argv);
 int cmd_train(int argc, char **argv);

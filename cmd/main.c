@@ -11,6 +11,7 @@ static const rlvr_command commands[] = {
     {"config", cmd_config, "print the resolved configuration or the reference of every key"},
     {"tasks", cmd_tasks, "print task items (prompts, answers, worked examples) as JSONL"},
     {"rollout", cmd_rollout, "a rollout worker: sample and score prompt groups for a learner (--connect)"},
+    {"eval", cmd_eval, "score a model on held-out problems: pass@1, pass@k, maj@k (optional budget forcing)"},
     {"sft", cmd_sft, "supervised fine-tuning on prompt/completion pairs (loss on completions)"},
     {"train", cmd_train, "a GRPO run on this machine: learner and rollout workers (no config: the default run)"},
     {"learner", cmd_learner, "the GRPO learner alone, for workers on other machines (rlvr rollout --connect)"},

@@ -139,7 +139,7 @@ static void fake_free(fake_source *f) {
 }
 
 /* The bytes of a sample's completion (no special tokens) into out. */
-static void sample_text(const rlvr_tokenizer *tok, const rlvr_engine_sample *o, char *out, size_t cap) {
+static inline void sample_text(const rlvr_tokenizer *tok, const rlvr_engine_sample *o, char *out, size_t cap) {
   size_t k = 0;
   for (int i = 0; i < o->ntokens; i++) {
     const char *b;
