@@ -68,7 +68,7 @@ void rlvr_backward(rlvr_forward_state *fs, const rlvr_model *m, const float *w, 
     const float *x = a->res + (size_t)l * mt * C, *ln1 = a->ln1 + (size_t)l * mt * C;
     const float *res_mid = a->res_mid + (size_t)l * mt * C, *ln2 = a->ln2 + (size_t)l * mt * C;
     const float *gate = a->gate + (size_t)l * mt * F, *up = a->up + (size_t)l * mt * F;
-    const float *q = a->q + (size_t)l * mt * HD, *k = a->k + (size_t)l * mt * KD, *v = a->v + (size_t)l * mt * KD;
+    const float *q = a->q + (size_t)l * mt * HD, *k = a->k + (size_t)l * mt * KD;
     const float *att = a->att + (size_t)l * mt * HD;
     const float *w_gate = p->w_gate + (size_t)l * F * C, *w_up = p->w_up + (size_t)l * F * C;
     const float *w_down = p->w_down + (size_t)l * C * F, *wo = p->wo + (size_t)l * C * HD;
@@ -93,8 +93,9 @@ void rlvr_backward(rlvr_forward_state *fs, const rlvr_model *m, const float *w, 
     float *datt = fs->buf_d, *dq = fs->buf_b, *dk = fs->buf_c, *dv = fs->buf_c + (size_t)N * KD;
     rlvr_linear_backward_w(g.wo + (size_t)l * C * HD, NULL, dres, att, N, C, HD);
     rlvr_linear_backward_x(datt, dres, wo, N, C, HD, 0);
-    rlvr_attention_backward(dq, dk, dv, datt, q, k, v, att, a->att_lse + (size_t)l * mt * H, fs->B, fs->off,
-                            fs->len, H, KVH, D, fs->max_seq, fs->att_scratch);
+    rlvr_attention_backward(dq, dk, dv, datt, q, k, a->kt + (size_t)l * mt * KD, a->vt + (size_t)l * mt * KD, mt,
+                            att, a->att_lse + (size_t)l * mt * H, fs->B, fs->off, fs->len, H, KVH, D, fs->max_seq,
+                            fs->att_scratch);
     /* RoPE is a rotation: its backward rotates back. */
     rlvr_rope_apply(dq, N, HD, H, D, fs->pos, fs->rope_cos, fs->rope_sin, 1);
     rlvr_rope_apply(dk, N, KD, KVH, D, fs->pos, fs->rope_cos, fs->rope_sin, 1);

@@ -2,8 +2,9 @@
  *
  * A call takes a list of new rows (slot, position, token), runs them through
  * the same rlvr_layer_forward as the training forward, with the cache as the
- * layer's key/value store (row (slot, p) at slot * max_seq * KVH*D + p * KVH*D
- * within the layer's (max_batch, max_seq, KVH*D) block), and the same
+ * layer's key/value stores (column slot * max_seq + p of a layer's
+ * (max_batch * max_seq, KVH*D) rows holds token p of the slot; attention
+ * transposes keys 32 at a time to the training forward's layout), and the same
  * rlvr_head_forward for the rows whose logits are wanted. Nothing else
  * differs from forward.c, which is the whole exactness argument. */
 #include "model/decode.h"
@@ -69,7 +70,7 @@ void rlvr_decode_build(rlvr_decode_state *ds, const rlvr_model_config *cfg, int 
   FIELD(ds->lnf, R * C);
   FIELD(ds->lnf_rstd, R);
   FIELD(ds->pack, rlvr_linear_scratch(max_rows, widest));
-  FIELD(ds->att_scratch, (size_t)ds->threads * max_seq);
+  FIELD(ds->att_scratch, (size_t)ds->threads * rlvr_attention_scratch(max_seq, (int)D));
 #undef FIELD
   for (int i = 0; i < nf; i++) total += (sizes[i] + 15) / 16 * 16;
   ds->memory = xmalloc_aligned(total * sizeof(float));
@@ -81,7 +82,7 @@ void rlvr_decode_build(rlvr_decode_state *ds, const rlvr_model_config *cfg, int 
   rlvr_rope_table(ds->rope_cos, ds->rope_sin, max_seq, (int)D, cfg->rope_theta);
   ds->slot_len = xcalloc((size_t)max_batch, sizeof(int));
   ds->pos = xcalloc(R, sizeof(int));
-  ds->kv_off = xcalloc(R, sizeof(size_t));
+  ds->kv_col = xcalloc(R, sizeof(size_t));
   ds->row_tok = xcalloc(R, sizeof(int));
 }
 
@@ -90,7 +91,7 @@ void rlvr_decode_free(rlvr_decode_state *ds) {
   free(ds->memory);
   free(ds->slot_len);
   free(ds->pos);
-  free(ds->kv_off);
+  free(ds->kv_col);
   free(ds->row_tok);
   memset(ds, 0, sizeof *ds);
 }
@@ -121,12 +122,12 @@ static int check_slots(const rlvr_decode_state *ds, const int *slots, int n, con
   return RLVR_OK;
 }
 
-/* Runs the n rows set up in ds->pos, ds->kv_off with tokens tok through every
+/* Runs the n rows set up in ds->pos, ds->kv_col with tokens tok through every
  * layer; returns the buffer holding their last residual (n, C). */
 static float *run_rows(rlvr_decode_state *ds, const rlvr_model *m, const int *tok, int n) {
   const rlvr_model_config *c = &m->cfg;
   const size_t C = c->hidden_size, KD = (size_t)c->num_kv_heads * c->head_dim;
-  const size_t layer = (size_t)ds->max_batch * ds->max_seq * KD;
+  const size_t cols = (size_t)ds->max_batch * ds->max_seq, layer = cols * KD;
   for (int i = 0; i < n; i++) memcpy(ds->x + i * C, m->params.embed + (size_t)tok[i] * C, sizeof(float) * C);
   float *cur = ds->x, *other = ds->y;
   for (int l = 0; l < c->num_layers; l++) {
@@ -135,7 +136,8 @@ static float *run_rows(rlvr_decode_state *ds, const rlvr_model *m, const int *to
         .k_pre = ds->k_pre, .q_rstd = ds->q_rstd, .k_rstd = ds->k_rstd, .q = ds->q, .att = ds->att,
         .att_lse = ds->att_lse, .res_mid = ds->res_mid, .ln2 = ds->ln2, .ln2_rstd = ds->ln2_rstd,
         .gate = ds->gate, .up = ds->up, .k_new = ds->k_new, .v_new = ds->v_new,
-        .kv_k = ds->k_cache + l * layer, .kv_v = ds->v_cache + l * layer, .kv_off = ds->kv_off,
+        .kv_kt = NULL, .kv_k = ds->k_cache + l * layer, .kv_v = ds->v_cache + l * layer, .kv_vt = NULL,
+        .kv_ld = cols, .kv_col = ds->kv_col,
         .pos = ds->pos, .act = ds->act, .pack = ds->pack, .att_scratch = ds->att_scratch,
         .rope_cos = ds->rope_cos, .rope_sin = ds->rope_sin, .max_pos = ds->max_seq,
     };
@@ -150,7 +152,6 @@ int rlvr_decode_prefill(rlvr_decode_state *ds, const rlvr_model *m, const int *s
                         const int *tokens, const int *lens, int B, int T, float *logits) {
   check_model(ds, m);
   const int V = m->cfg.vocab_size, C = m->cfg.hidden_size;
-  const size_t KD = (size_t)m->cfg.num_kv_heads * m->cfg.head_dim;
   int rc = check_slots(ds, slots, B, "prefill");
   if (rc) return rc;
   for (int b = 0; b < B; b++) {
@@ -173,7 +174,7 @@ int rlvr_decode_prefill(rlvr_decode_state *ds, const rlvr_model *m, const int *s
     int n = 0, first_last = -1, nlast = 0;
     while (b < B && n < ds->max_rows) {
       ds->pos[n] = t;
-      ds->kv_off[n] = (size_t)slots[b] * ds->max_seq * KD;
+      ds->kv_col[n] = (size_t)slots[b] * ds->max_seq;
       ds->row_tok[n] = tokens[(size_t)b * T + t];
       if (t == lens[b] - 1) {
         if (first_last < 0) first_last = b;
@@ -204,7 +205,6 @@ int rlvr_decode_step(rlvr_decode_state *ds, const rlvr_model *m, const int *slot
                      const int *tokens, int n, float *logits) {
   check_model(ds, m);
   const int V = m->cfg.vocab_size;
-  const size_t KD = (size_t)m->cfg.num_kv_heads * m->cfg.head_dim;
   if (n > ds->max_rows)
     return rlvr_error(RLVR_ERR_ARG, "decode step: %d tokens, more than max_rows %d", n, ds->max_rows);
   int rc = check_slots(ds, slots, n, "step");
@@ -220,7 +220,7 @@ int rlvr_decode_step(rlvr_decode_state *ds, const rlvr_model *m, const int *slot
   if (n == 0) return RLVR_OK;
   for (int i = 0; i < n; i++) {
     ds->pos[i] = ds->slot_len[slots[i]];
-    ds->kv_off[i] = (size_t)slots[i] * ds->max_seq * KD;
+    ds->kv_col[i] = (size_t)slots[i] * ds->max_seq;
   }
   float *xl = run_rows(ds, m, tokens, n);
   rlvr_head_forward(m, n, xl, ds->lnf, ds->lnf_rstd, logits, ds->pack);

@@ -47,7 +47,7 @@ typedef struct {
       *att_lse, *res_mid, *ln2, *ln2_rstd, *gate, *up, *act, *lnf, *lnf_rstd, *pack, *att_scratch;
   int *slot_len;  /* (max_batch) tokens in each slot's cache */
   int *pos;       /* (max_rows) */
-  size_t *kv_off; /* (max_rows) */
+  size_t *kv_col; /* (max_rows) first column (slot * max_seq) of each row's slot */
   int *row_tok;   /* (max_rows) tokens of a prefill chunk */
 } rlvr_decode_state;
 

@@ -67,6 +67,8 @@ void rlvr_forward_build(rlvr_forward_state *fs, const rlvr_model_config *cfg, in
   FIELD(a->q, L * N * HD);
   FIELD(a->k, L * N * KD);
   FIELD(a->v, L * N * KD);
+  FIELD(a->kt, L * N * KD);
+  FIELD(a->vt, L * N * KD);
   FIELD(a->att, L * N * HD);
   FIELD(a->att_lse, L * N * H);
   FIELD(a->res_mid, L * N * C);
@@ -87,7 +89,7 @@ void rlvr_forward_build(rlvr_forward_state *fs, const rlvr_model_config *cfg, in
   FIELD(fs->dres, N * C);
   FIELD(fs->logits_buf, chunk * V);
   FIELD(fs->pack, rlvr_linear_scratch((int)imax((int)N, (int)chunk), (int)W));
-  FIELD(fs->att_scratch, T * 2 * (size_t)max_seq);
+  FIELD(fs->att_scratch, T * rlvr_attention_scratch(max_seq, (int)D));
   FIELD(fs->row_scratch, T * V);
 #undef FIELD
   for (int i = 0; i < nf; i++) total += (sizes[i] + 15) / 16 * 16;
@@ -104,7 +106,7 @@ void rlvr_forward_build(rlvr_forward_state *fs, const rlvr_model_config *cfg, in
   fs->len = xcalloc((size_t)max_batch, sizeof(int));
   fs->pos = xcalloc(N, sizeof(int));
   fs->row_b = xcalloc(N, sizeof(int));
-  fs->kv_off = xcalloc(N, sizeof(size_t));
+  fs->kv_col = xcalloc(N, sizeof(size_t));
   fs->target = xcalloc(N, sizeof(int));
   fs->tok = xcalloc(N, sizeof(int));
   fs->temperature = 1.0f;
@@ -127,7 +129,7 @@ void rlvr_forward_free(rlvr_forward_state *fs) {
   free(fs->len);
   free(fs->pos);
   free(fs->row_b);
-  free(fs->kv_off);
+  free(fs->kv_col);
   free(fs->target);
   free(fs->tok);
   memset(fs, 0, sizeof *fs);
@@ -161,14 +163,20 @@ void rlvr_layer_forward(const rlvr_model *m, int l, int N, const rlvr_layer_io *
   rlvr_rope_apply(io->q, N, HD, H, D, io->pos, io->rope_cos, io->rope_sin, 0);
   rlvr_rope_apply(io->k_new, N, KD, KVH, D, io->pos, io->rope_cos, io->rope_sin, 0);
 
-  /* Store this call's keys and values, then attend over the stores. */
+  /* Store this call's keys (transposed) and values, then attend over the stores. */
   for (int i = 0; i < N; i++) {
-    const size_t at = io->kv_off[i] + (size_t)io->pos[i] * KD;
-    if (io->kv_k + at != io->k_new + (size_t)i * KD) memcpy(io->kv_k + at, io->k_new + (size_t)i * KD, sizeof(float) * KD);
-    if (io->kv_v + at != io->v_new + (size_t)i * KD) memcpy(io->kv_v + at, io->v_new + (size_t)i * KD, sizeof(float) * KD);
+    const size_t col = io->kv_col[i] + (size_t)io->pos[i];
+    const float *kr = io->k_new + (size_t)i * KD, *vr = io->v_new + (size_t)i * KD;
+    if (io->kv_kt)
+      for (int c2 = 0; c2 < KD; c2++) io->kv_kt[(size_t)c2 * io->kv_ld + col] = kr[c2];
+    else if (io->kv_k + col * KD != kr)
+      memcpy(io->kv_k + col * KD, kr, sizeof(float) * KD);
+    if (io->kv_vt)
+      for (int c2 = 0; c2 < KD; c2++) io->kv_vt[(size_t)c2 * io->kv_ld + col] = vr[c2];
+    if (io->kv_v + col * KD != vr) memcpy(io->kv_v + col * KD, vr, sizeof(float) * KD);
   }
-  const rlvr_kv_view kv = {io->kv_k, io->kv_v, KD};
-  rlvr_attention_forward(io->att, io->att_lse, io->q, &kv, N, io->pos, io->kv_off, H, KVH, D, io->max_pos,
+  const rlvr_kv_view kv = {io->kv_kt, io->kv_k, io->kv_v, io->kv_ld, KD};
+  rlvr_attention_forward(io->att, io->att_lse, io->q, &kv, N, io->pos, io->kv_col, H, KVH, D, io->max_pos,
                          io->att_scratch);
   rlvr_linear_forward(io->res_mid, io->att, p->wo + (size_t)l * C * HD, NULL, N, C, HD, io->pack);
   const size_t NC = (size_t)N * C;
@@ -231,7 +239,7 @@ int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens,
     for (int t = 0; t < lens[b]; t++, N++) {
       fs->pos[N] = t;
       fs->row_b[N] = b;
-      fs->kv_off[N] = (size_t)fs->off[b] * KD;
+      fs->kv_col[N] = (size_t)fs->off[b];
       fs->tok[N] = tokens[(size_t)b * T + t];
       fs->target[N] = targets ? targets[(size_t)b * T + t] : -1;
       if (fs->target[N] < 0) fs->target[N] = -1;
@@ -265,12 +273,15 @@ int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens,
         .ln2_rstd = a->ln2_rstd + (size_t)l * mt,
         .gate = a->gate + (size_t)l * mt * F,
         .up = a->up + (size_t)l * mt * F,
-        /* The keys and values of the packed rows are their own store. */
+        /* The packed rows' values are their own store (column = row). */
         .k_new = a->k + (size_t)l * mt * KD,
         .v_new = a->v + (size_t)l * mt * KD,
-        .kv_k = a->k + (size_t)l * mt * KD,
+        .kv_kt = a->kt + (size_t)l * mt * KD,
+        .kv_k = NULL,
         .kv_v = a->v + (size_t)l * mt * KD,
-        .kv_off = fs->kv_off,
+        .kv_vt = a->vt + (size_t)l * mt * KD,
+        .kv_ld = mt,
+        .kv_col = fs->kv_col,
         .pos = fs->pos,
         .act = fs->buf_a,
         .pack = fs->pack,

@@ -50,6 +50,8 @@ typedef struct {
   float *q;        /* (L, N, H*D) queries as attention reads them (normed, rotated) */
   float *k;        /* (L, N, KVH*D) keys, likewise */
   float *v;        /* (L, N, KVH*D) values */
+  float *kt;       /* (L, KVH*D, N) the keys transposed: attention's key store */
+  float *vt;       /* (L, KVH*D, N) the values transposed, for the backward */
   float *att;      /* (L, N, H*D) attention output, o_proj's input */
   float *att_lse;  /* (L, N, H) log-sum-exp of each head's scores */
   float *res_mid;  /* (L, N, C) residual after attention */
@@ -92,7 +94,7 @@ typedef struct {
   int *len;      /* (max_batch) */
   int *pos;      /* (max_tokens) position of each packed row */
   int *row_b;    /* (max_tokens) sequence of each packed row */
-  size_t *kv_off; /* (max_tokens) off[b] * KVH*D for each row */
+  size_t *kv_col; /* (max_tokens) off[b] for each row: its sequence's first column in the stores */
   int *target;   /* (max_tokens) target token of each row, -1 for none */
   int *tok;      /* (max_tokens) input token of each row */
   int have_targets;
@@ -160,14 +162,19 @@ typedef struct {
   float *out;     /* (N, C) residual out */
   float *ln1, *ln1_rstd, *q_pre, *k_pre, *q_rstd, *k_rstd, *q, *att, *att_lse, *res_mid, *ln2,
       *ln2_rstd, *gate, *up;
-  float *k_new, *v_new; /* (N, KVH*D) this layer's keys and values of the N rows, before they
-                           are stored at kv (may be the store itself when they coincide) */
-  float *kv_k, *kv_v;   /* the layer's key and value stores */
-  const size_t *kv_off; /* (N) where row i's sequence starts in the stores */
+  float *k_new, *v_new; /* (N, KVH*D) this layer's keys (normed, rotated) and values of the N
+                           rows; stored into the stores below */
+  float *kv_kt;         /* the layer's transposed key store (KVH*D, kv_ld), or NULL and: */
+  float *kv_k;          /* its key store as rows (kv_ld, KVH*D) (decode's cache) */
+  float *kv_v;          /* its value store (kv_ld, KVH*D); may be v_new itself */
+  float *kv_vt;         /* a transposed value store (KVH*D, kv_ld) to fill too, or NULL */
+  size_t kv_ld;         /* columns of the stores */
+  const size_t *kv_col; /* (N) column of row i's sequence's position 0; row i goes to
+                           column kv_col[i] + pos[i] */
   const int *pos;       /* (N) positions */
   float *act;           /* (N, F) scratch */
   float *pack;          /* rlvr_linear_scratch(N, max(C, H*D, F)) */
-  float *att_scratch;   /* omp_get_max_threads() * max_pos floats */
+  float *att_scratch;   /* omp_get_max_threads() * rlvr_attention_scratch(max_pos, D) floats */
   const float *rope_cos, *rope_sin;
   int max_pos;
 } rlvr_layer_io;

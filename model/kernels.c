@@ -216,7 +216,7 @@ static void mm_run(const mm_problem *p) {
   const int npan = (p->N + MM_NR - 1) / MM_NR;
   const int nib = (p->M + MM_MB - 1) / MM_MB, njb = (npan + NB - 1) / NB;
   const int ntask = nib * njb;
-#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1 && !omp_in_parallel())
   for (int t = 0; t < ntask; t++) {
     /* Consecutive tasks share a B block (jb), which then sits in L3 for both threads. */
     const int ib = t % nib, jb = t / nib;
@@ -239,7 +239,12 @@ static void mm_run(const mm_problem *p) {
         for (int pp = p0; pp < p1; pp++) {
           const int j0 = pp * MM_NR, nv = imin(MM_NR, p->N - j0);
           const float *src = p->b + (size_t)k0 * p->ldb + j0;
-          for (int k = 0; k < kc; k++) memcpy(tl_b + (size_t)k * MM_NR, src + (size_t)k * p->ldb, sizeof(float) * nv);
+          for (int k = 0; k < kc; k++) {
+            const float *srow = src + (size_t)k * p->ldb;
+            float *drow = tl_b + (size_t)k * MM_NR;
+#pragma omp simd
+            for (int j = 0; j < MM_NR; j++) drow[j] = j < nv ? srow[j] : 0.0f;
+          }
           for (int i = i0; i < i1; i += MM_MR) {
             const int mr = imin(MM_MR, i1 - i);
             const float *ap = p->a_cols ? p->a + (size_t)k0 * p->as + i : p->a + (size_t)i * p->as + k0;
@@ -559,86 +564,133 @@ void rlvr_logsoftmax_row_backward(float *z, int V, float lse, float entropy, int
 /* Attention                                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* Attention runs on the product micro-kernel: the keys are stored
+ * transposed (kt, one row of positions per (kv head, dim)) so that the
+ * scores of one query against 32 keys are a register tile, S = Q Kt, each
+ * score one fma chain over d; the values are rows, O = E V, each output one
+ * fma chain over the keys in order. Neither depends on how many keys or
+ * queries are around, so the per-row exactness of kernels.h holds. */
+
+enum { ATT_TQ = 64 }; /* query tile of the backward */
+
+size_t rlvr_attention_scratch(int max_pos, int D) {
+  const size_t ld = (size_t)(max_pos + MM_NR - 1) / MM_NR * MM_NR;
+  const size_t fwd = (size_t)MM_MR * ld + (size_t)D * MM_NR, bwd = 2 * (size_t)ATT_TQ * ld;
+  return fwd > bwd ? fwd : bwd;
+}
+
+/* C (M, N) = A (M, K) B (K, N) (or +=) on one thread, all row-major with
+ * the given leading dimensions; A may be read transposed (a_cols). */
+static void mm_small(float *c, ptrdiff_t ldc, const float *a, ptrdiff_t as, int a_cols, const float *b,
+                     ptrdiff_t ldb, int M, int N, int K, int accumulate) {
+  mm_problem p = {.a = a, .as = as, .a_cols = a_cols, .b = b, .ldb = ldb, .b_packed = 0, .c = c, .c_rs = ldc,
+                  .c_cs = 1, .M = M, .N = N, .K = K, .accumulate = accumulate};
+  mm_run(&p);
+}
+
 void rlvr_attention_forward(float *out, float *lse, const float *q, const rlvr_kv_view *kv, int N,
-                            const int *pos, const size_t *seq_off, int H, int KVH, int D,
+                            const int *pos, const size_t *seq_col, int H, int KVH, int D,
                             int max_pos, float *scratch) {
-  const int HD = H * D, group = H / KVH, kvd = kv->kv_dim;
+  const int HD = H * D, G = H / KVH, kvd = kv->kv_dim;
+  const int nchunk = (G + MM_MR - 1) / MM_MR; /* query heads of a group, MR at a time */
   const float scale = (float)(1.0 / sqrt((double)D));
-  const int ntask = N * H;
-#pragma omp parallel for schedule(dynamic, 4) if (ntask > 1)
+  const ptrdiff_t ldS = (ptrdiff_t)((max_pos + MM_NR - 1) / MM_NR * MM_NR);
+  const int ntask = N * KVH * nchunk;
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
   for (int task = 0; task < ntask; task++) {
-    const int i = task / H, h = task % H, g = h / group;
-    float *s = scratch + (size_t)omp_get_thread_num() * max_pos;
-    const float *qh = q + (size_t)i * HD + (size_t)h * D;
-    const float *kb = kv->k + seq_off[i] + (size_t)g * D, *vb = kv->v + seq_off[i] + (size_t)g * D;
+    const int i = task / (KVH * nchunk), g = task / nchunk % KVH, hc = task % nchunk;
+    const int h0 = g * G + hc * MM_MR, mr = imin(MM_MR, (g + 1) * G - h0);
     const int n = pos[i] + 1;
-    float m = -INFINITY;
-    for (int j = 0; j < n; j++) {
-      s[j] = dot16(qh, kb + (size_t)j * kvd, D) * scale;
-      m = s[j] > m ? s[j] : m;
+    const size_t c0 = seq_col[i];
+    float *S = scratch + (size_t)omp_get_thread_num() * rlvr_attention_scratch(max_pos, D);
+    float *tile = S + (size_t)MM_MR * ldS; /* (D, NR) keys transposed, for a row store */
+    const float *qh = q + (size_t)i * HD + (size_t)h0 * D;
+    /* S (mr, n) = q (mr, D) . Kt (D, n) */
+    for (int j0 = 0; j0 < n; j0 += MM_NR) {
+      const int nv = imin(MM_NR, n - j0);
+      if (kv->kt) {
+        micro_dispatch(mr, nv, 0, D, qh, D, kv->kt + (size_t)g * D * kv->ld + c0 + j0, (ptrdiff_t)kv->ld, S + j0, ldS, 1,
+                       0, NULL);
+      } else {
+        for (int jj = 0; jj < nv; jj++) {
+          const float *kr = kv->k + (c0 + j0 + jj) * kvd + (size_t)g * D;
+          for (int d = 0; d < D; d++) tile[d * MM_NR + jj] = kr[d];
+        }
+        micro_dispatch(mr, nv, 0, D, qh, D, tile, MM_NR, S + j0, ldS, 1, 0, NULL);
+      }
     }
+    float sums[MM_MR];
+    for (int r = 0; r < mr; r++) {
+      float *s = S + r * ldS;
+      float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+      for (int j = 0; j < n; j++) {
+        s[j] = s[j] * scale;
+        m = s[j] > m ? s[j] : m;
+      }
 #pragma omp simd
-    for (int j = 0; j < n; j++) s[j] = expf_fixed(s[j] - m);
-    const float S = sum16(s, n);
-    float *o = out + (size_t)i * HD + (size_t)h * D;
-    for (int d = 0; d < D; d++) o[d] = 0;
-    for (int j = 0; j < n; j++) {
-      const float *vj = vb + (size_t)j * kvd;
-      const float pj = s[j];
-#pragma omp simd
-      for (int d = 0; d < D; d++) o[d] += pj * vj[d];
+      for (int j = 0; j < n; j++) s[j] = expf_fixed(s[j] - m);
+      sums[r] = sum16(s, n);
+      if (lse) lse[(size_t)i * H + h0 + r] = m + logf(sums[r]);
     }
-    for (int d = 0; d < D; d++) o[d] /= S;
-    if (lse) lse[(size_t)i * H + h] = m + logf(S);
+    /* O (mr, D) = E (mr, n) . V (n, D), then / sum */
+    float *o = out + (size_t)i * HD + (size_t)h0 * D;
+    const float *v = kv->v + c0 * kvd + (size_t)g * D;
+    for (int d0 = 0; d0 < D; d0 += MM_NR)
+      micro_dispatch(mr, imin(MM_NR, D - d0), 0, n, S, ldS, v + d0, kvd, o + d0, D, 1, 0, NULL);
+    for (int r = 0; r < mr; r++)
+      for (int d = 0; d < D; d++) o[r * D + d] /= sums[r];
   }
 }
 
 void rlvr_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
-                             const float *k, const float *v, const float *out, const float *lse,
-                             int B, const int *off, const int *len, int H, int KVH, int D,
-                             int max_len, float *scratch) {
-  /* s_j = scale q.k_j, p_j = e^(s_j - lse), o = sum_j p_j v_j:
-   *   dv_j += p_j do;  dp_j = do.v_j;  ds_j = p_j (dp_j - do.o);
-   *   dq += scale sum_j ds_j k_j;  dk_j += scale ds_j q.
-   * One task per (sequence, kv head): it owns that head's dk, dv rows and the
-   * dq of the query heads reading it, so no two threads write one float. */
-  const int HD = H * D, KD = KVH * D, group = H / KVH;
+                             const float *k, const float *kt, const float *vt, size_t ld,
+                             const float *out, const float *lse, int B, const int *off,
+                             const int *len, int H, int KVH, int D, int max_len, float *scratch) {
+  /* Per (sequence, query head), query tiles of TQ rows against keys 0..t1-1:
+   *   S = Q Kt,  P = e^(scale S - lse) (0 above the diagonal),  dP = dO Vt,
+   *   dS = P (dP - rowsum(dO * O)) scale,
+   *   dQ = dS K,  dK += dS^T Q,  dV += P^T dO.
+   * One task per (sequence, kv head): it owns that head's dk, dv rows and
+   * the dq of the query heads reading it, so no two threads write one float. */
+  const int HD = H * D, KD = KVH * D, G = H / KVH;
   const float scale = (float)(1.0 / sqrt((double)D));
+  const ptrdiff_t ldP = (ptrdiff_t)((max_len + MM_NR - 1) / MM_NR * MM_NR);
   const int ntask = B * KVH;
 #pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
   for (int task = 0; task < ntask; task++) {
     const int b = task / KVH, g = task % KVH, T = len[b];
-    float *p = scratch + (size_t)omp_get_thread_num() * 2 * max_len, *ds = p + max_len;
     const size_t r0 = (size_t)off[b];
+    float *P = scratch + (size_t)omp_get_thread_num() * rlvr_attention_scratch(max_len, D), *dP = P + ATT_TQ * ldP;
+    float *dkg = dk + r0 * KD + (size_t)g * D, *dvg = dv + r0 * KD + (size_t)g * D;
     for (int t = 0; t < T; t++) {
-      memset(dk + (r0 + t) * KD + (size_t)g * D, 0, sizeof(float) * D);
-      memset(dv + (r0 + t) * KD + (size_t)g * D, 0, sizeof(float) * D);
+      memset(dkg + (size_t)t * KD, 0, sizeof(float) * D);
+      memset(dvg + (size_t)t * KD, 0, sizeof(float) * D);
     }
-    for (int h = g * group; h < (g + 1) * group; h++) {
-      for (int t = 0; t < T; t++) {
-        const size_t rt = r0 + t;
-        const float *qt = q + rt * HD + (size_t)h * D, *dot = dout + rt * HD + (size_t)h * D;
-        const float *ot = out + rt * HD + (size_t)h * D;
-        float *dqt = dq + rt * HD + (size_t)h * D;
-        const float l = lse[rt * H + h];
-        const float Dt = dot16(dot, ot, D);
-        for (int j = 0; j <= t; j++) {
-          const float *kj = k + (r0 + j) * KD + (size_t)g * D, *vj = v + (r0 + j) * KD + (size_t)g * D;
-          p[j] = expf_fixed(dot16(qt, kj, D) * scale - l);
-          ds[j] = p[j] * (dot16(dot, vj, D) - Dt) * scale;
-        }
-        for (int d = 0; d < D; d++) dqt[d] = 0;
-        for (int j = 0; j <= t; j++) {
-          const float *kj = k + (r0 + j) * KD + (size_t)g * D;
-          float *dkj = dk + (r0 + j) * KD + (size_t)g * D, *dvj = dv + (r0 + j) * KD + (size_t)g * D;
-          const float pj = p[j], dsj = ds[j];
+    const float *ktg = kt + (size_t)g * D * ld + r0, *vtg = vt + (size_t)g * D * ld + r0;
+    const float *kg = k + r0 * KD + (size_t)g * D;
+    for (int h = g * G; h < (g + 1) * G; h++) {
+      for (int t0 = 0; t0 < T; t0 += ATT_TQ) {
+        const int nq = imin(ATT_TQ, T - t0), nk = t0 + nq;
+        const float *qt = q + (r0 + t0) * HD + (size_t)h * D, *dot = dout + (r0 + t0) * HD + (size_t)h * D;
+        mm_small(P, ldP, qt, HD, 0, ktg, (ptrdiff_t)ld, nq, nk, D, 0);
+        mm_small(dP, ldP, dot, HD, 0, vtg, (ptrdiff_t)ld, nq, nk, D, 0);
+        for (int r = 0; r < nq; r++) {
+          const size_t row = r0 + t0 + r;
+          const float l = lse[row * H + h];
+          const float Dt = dot16(dout + row * HD + (size_t)h * D, out + row * HD + (size_t)h * D, D);
+          float *p = P + r * ldP, *dp = dP + r * ldP;
+          const int nj = t0 + r + 1; /* causal: keys 0 .. t0+r */
 #pragma omp simd
-          for (int d = 0; d < D; d++) {
-            dqt[d] += dsj * kj[d];
-            dkj[d] += dsj * qt[d];
-            dvj[d] += pj * dot[d];
+          for (int j = 0; j < nj; j++) {
+            p[j] = expf_fixed(p[j] * scale - l);
+            dp[j] = p[j] * (dp[j] - Dt) * scale;
           }
+          for (int j = nj; j < nk; j++) p[j] = dp[j] = 0;
         }
+        mm_small(dq + (r0 + t0) * HD + (size_t)h * D, HD, dP, ldP, 0, kg, KD, nq, D, nk, 0);
+        mm_small(dkg, KD, dP, ldP, 1, qt, HD, nk, D, nq, 1);
+        mm_small(dvg, KD, P, ldP, 1, dot, HD, nk, D, nq, 1);
       }
     }
   }

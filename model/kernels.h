@@ -103,31 +103,41 @@ void rlvr_logsoftmax_row_backward(float *z, int V, float lse, float entropy, int
 
 /* ---- attention ---- */
 
-/* Where the keys and values of a query row live: K and V rows of kv_dim
- * floats, the sequence's position p at kv + seq_off + p * kv_dim. */
+/* Where the keys and values of a query row live. A store has ld columns,
+ * one per (sequence, position) it can hold; a sequence occupies consecutive
+ * columns from its first one. Keys are stored transposed, so that a query's
+ * scores against many keys are one matrix product: */
 typedef struct {
-  const float *k; /* a layer's key store */
-  const float *v; /* its value store, same layout */
-  int kv_dim;     /* KVH * D floats per row */
+  const float *kt; /* (KVH*D, ld): key of column c, kv head g, dim d at kt[(g*D + d)*ld + c] */
+  const float *k;  /* or, when kt is NULL, (ld, KVH*D) key rows, transposed 32 at a time as
+                      attention reads them (the same products, the same bits) */
+  const float *v;  /* (ld, KVH*D): value rows */
+  size_t ld;
+  int kv_dim; /* KVH * D */
 } rlvr_kv_view;
 
+/* Floats of scratch one thread needs in rlvr_attention_forward/backward for
+ * positions up to max_pos and head dimension D. */
+size_t rlvr_attention_scratch(int max_pos, int D);
+
 /* Causal attention for N query rows: row i (H*D floats of q, already
- * RoPE-rotated) at position pos[i] of a sequence whose rows start at
- * seq_off[i] in kv, attends to positions 0..pos[i]; query head h reads kv head
- * h / (H / KVH). out (N, H*D); lse (N, H) gets each head's log-sum-exp of its
- * scaled scores (NULL to skip). scale = 1/sqrt(D). scratch: one float per
- * position up to max_pos, per thread: omp_get_max_threads() * max_pos. */
+ * RoPE-rotated) at position pos[i] of a sequence whose first column in the
+ * stores is seq_col[i] attends to positions 0..pos[i]; query head h reads kv
+ * head h / (H / KVH). out (N, H*D); lse (N, H) gets each head's log-sum-exp
+ * of its scaled scores (NULL to skip). scale = 1/sqrt(D).
+ * scratch: omp_get_max_threads() * rlvr_attention_scratch(max_pos, D) floats. */
 void rlvr_attention_forward(float *out, float *lse, const float *q, const rlvr_kv_view *kv, int N,
-                            const int *pos, const size_t *seq_off, int H, int KVH, int D,
+                            const int *pos, const size_t *seq_col, int H, int KVH, int D,
                             int max_pos, float *scratch);
 
-/* The backward of rlvr_attention_forward for B packed sequences (sequence b
- * has len[b] rows starting at row off[b] of q, k, v, out, dout, lse, with
- * positions 0..len[b]-1): dq (N, H*D), dk and dv (N, KVH*D) are overwritten.
- * scratch: 2 * max_len floats per thread. */
+/* The backward of rlvr_attention_forward for B packed sequences: sequence b
+ * has len[b] rows from row off[b] of q, k, out, dout (rows), lse (N, H),
+ * and columns off[b].. of the transposed stores kt, vt (KVH*D, ld), with
+ * positions 0..len[b]-1. dq (N, H*D), dk and dv (N, KVH*D) are overwritten.
+ * scratch as for the forward, with max_pos = max_len. */
 void rlvr_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
-                             const float *k, const float *v, const float *out, const float *lse,
-                             int B, const int *off, const int *len, int H, int KVH, int D,
-                             int max_len, float *scratch);
+                             const float *k, const float *kt, const float *vt, size_t ld,
+                             const float *out, const float *lse, int B, const int *off,
+                             const int *len, int H, int KVH, int D, int max_len, float *scratch);
 
 #endif
