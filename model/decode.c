@@ -228,6 +228,23 @@ int rlvr_decode_step(rlvr_decode_state *ds, const rlvr_model *m, const int *slot
   return RLVR_OK;
 }
 
+void rlvr_decode_copy_slot(rlvr_decode_state *ds, int src, int dst, int len) {
+  RLVR_CHECK(src != dst && src >= 0 && dst >= 0 && src < ds->max_batch && dst < ds->max_batch);
+  RLVR_CHECK(len >= 1 && len <= ds->slot_len[src], "copy %d positions, slot %d holds %d", len, src, ds->slot_len[src]);
+  const size_t KD = (size_t)ds->cfg.num_kv_heads * ds->cfg.head_dim;
+  const size_t layer = (size_t)ds->max_batch * ds->max_seq * KD, slot = (size_t)ds->max_seq * KD;
+  for (int l = 0; l < ds->cfg.num_layers; l++) {
+    memcpy(ds->k_cache + l * layer + dst * slot, ds->k_cache + l * layer + src * slot, sizeof(float) * len * KD);
+    memcpy(ds->v_cache + l * layer + dst * slot, ds->v_cache + l * layer + src * slot, sizeof(float) * len * KD);
+  }
+  ds->slot_len[dst] = len;
+}
+
+void rlvr_decode_truncate(rlvr_decode_state *ds, int slot, int len) {
+  RLVR_CHECK(slot >= 0 && slot < ds->max_batch && len >= 1 && len <= ds->slot_len[slot]);
+  ds->slot_len[slot] = len; /* attention never reads past a row's own position */
+}
+
 float rlvr_decode_logprob(const float *logits, int V, int token, float *scratch) {
   RLVR_CHECK(token >= 0 && token < V);
   float lse;

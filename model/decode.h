@@ -76,6 +76,14 @@ int rlvr_decode_prefill(rlvr_decode_state *ds, const rlvr_model *m, const int *s
 int rlvr_decode_step(rlvr_decode_state *ds, const rlvr_model *m, const int *slots,
                      const int *tokens, int n, float *logits);
 
+/* Makes slot dst hold the first len tokens of slot src (1 <= len <=
+ * rlvr_decode_slot_len(src), src != dst): a prompt prefilled once serves a
+ * group of samples. Sizes are the caller's: a bad one is a bug. */
+void rlvr_decode_copy_slot(rlvr_decode_state *ds, int src, int dst, int len);
+
+/* Forgets all but the first len tokens of slot (1 <= len <= its length). */
+void rlvr_decode_truncate(rlvr_decode_state *ds, int slot, int len);
+
 /* log p(token) under logits (V): z[token] - logsumexp(z), computed exactly as
  * the forward computes its log-probs. scratch: V floats. */
 float rlvr_decode_logprob(const float *logits, int V, int token, float *scratch);

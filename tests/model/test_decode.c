@@ -75,6 +75,27 @@ static void run_decode(const rlvr_model *m, const dec_ref *r, int max_rows, doub
 #undef RECORD
   CHECK_CLOSE(what, got, want, ng * V, tol, 1e-5);
 
+  /* A copied slot continues exactly as the original: step both with the same
+   * token and compare the logits bit for bit; a truncated one as if it had
+   * never seen the rest. */
+  {
+    const int s0 = slots[0], spare = 2, tok1 = 17; /* slot 2 is unused, 1 must stay empty */
+    const int len0 = rlvr_decode_slot_len(&ds, s0);
+    rlvr_decode_copy_slot(&ds, s0, spare, len0);
+    CHECK(rlvr_decode_slot_len(&ds, spare) == len0);
+    int two_slots[2] = {s0, spare}, two_toks[2] = {tok1, tok1};
+    float *l2 = malloc(sizeof(float) * 2 * V);
+    CHECK(rlvr_decode_step(&ds, m, two_slots, two_toks, 2, l2) == RLVR_OK);
+    CHECK_MSG(!memcmp(l2, l2 + V, sizeof(float) * V), "%s: a copied slot decodes differently", what);
+    /* truncate both back to len0 - 1 and feed the same token again */
+    rlvr_decode_truncate(&ds, s0, len0 - 1);
+    rlvr_decode_copy_slot(&ds, s0, spare, len0 - 2);
+    rlvr_decode_truncate(&ds, s0, len0 - 2);
+    CHECK(rlvr_decode_step(&ds, m, two_slots, two_toks, 2, l2) == RLVR_OK);
+    CHECK(!memcmp(l2, l2 + V, sizeof(float) * V));
+    free(l2);
+  }
+
   /* Errors change nothing. */
   {
     int bad_tok = V, s0 = slots[0], s1[2] = {slots[1], slots[1]}, t2[2] = {1, 1}, empty = 1, out_of = 5;
