@@ -59,6 +59,9 @@ typedef struct {
   char id[RLVR_PROTO_MAX_NAME + 1];
   rlvr_peer peer;
   uint32_t want; /* max_groups of its waiting work_request; 0 = none */
+  int has_version;  /* it said which policy version it holds */
+  uint64_t version; /* the newest it said (work requests, trajectories) */
+  int64_t version_ms; /* when it said so */
 } worker_slot;
 
 struct rlvr_server {
@@ -74,6 +77,8 @@ struct rlvr_server {
   int64_t last_hb_ms;
   int64_t last_publish_ms;
   uint64_t published; /* the version last published */
+  int republish_count; /* times the current version was published again */
+  int64_t first_publish_ms; /* when the current version was first published */
   int want_republish;
   char base[512];
 };
@@ -198,6 +203,9 @@ static int publish(void *ctx, uint64_t version, const rlvr_model *m) {
   msg.weights.ntensors = (uint32_t)m->num_tensors;
   int rc = rlvr_sock_send_weights(s->pub, &msg, NULL, NULL);
   free(ts);
+  const int64_t now = rlvr_time_ms();
+  if (version != s->published || s->first_publish_ms == 0) s->first_publish_ms = now;
+  s->republish_count = version == s->published ? s->republish_count + 1 : 0;
   s->published = version;
   s->last_publish_ms = rlvr_time_ms();
   s->want_republish = 0;
@@ -216,6 +224,26 @@ static void heartbeats(server *s, int busy) {
 
 static void tick(void *ctx) { heartbeats(ctx, 1); }
 
+/* Publishes the current version again when a worker evidently lacks it:
+ * it never said which version it holds, or it said an older one after the
+ * current one went out. PUB drops messages for subscribers that joined late
+ * or whose queue was full. Backs off (1, 2, 4, ... 30 s between copies of
+ * one version), since a worker says what it holds only when it asks for
+ * work or answers, and a version may be gigabytes. */
+static void maybe_republish(server *s) {
+  const uint64_t v = rlvr_learner_version(s->L);
+  int behind = s->want_republish;
+  for (int i = 0; i < s->nworkers && !behind; i++) {
+    const worker_slot *w = &s->workers[i];
+    behind = !w->has_version || (w->version < v && w->version_ms > s->first_publish_ms);
+  }
+  if (!behind) return;
+  int64_t wait = 1000;
+  for (int k = 0; k < s->republish_count && wait < 30000; k++) wait *= 2;
+  if (s->published == v && rlvr_time_ms() - s->last_publish_ms < wait) return;
+  publish(s, v, rlvr_learner_model(s->L));
+}
+
 /* ---- messages ---- */
 
 static void on_work_msg(server *s, rlvr_msg *m, const rlvr_peer *from) {
@@ -232,8 +260,11 @@ static void on_work_msg(server *s, rlvr_msg *m, const rlvr_peer *from) {
     worker_slot *w = add_worker(s, from);
     if (!w) break;
     w->want = m->work_request.max_groups;
-    if (!m->work_request.has_policy_version || m->work_request.policy_version < rlvr_learner_version(s->L))
-      s->want_republish = 1;
+    if (m->work_request.has_policy_version) {
+      w->has_version = 1;
+      w->version = m->work_request.policy_version;
+      w->version_ms = rlvr_time_ms();
+    }
     break;
   }
   case RLVR_MSG_HEARTBEAT:
@@ -329,6 +360,12 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
     for (int k = 0; k < 1000; k++) {
       rlvr_msg m;
       if (rlvr_sock_recv(s.traj, &m, NULL, 0) != RLVR_OK) break;
+      worker_slot *w = find_worker(&s, m.trajectories.worker_id);
+      if (w && (!w->has_version || m.trajectories.policy_version > w->version)) {
+        w->has_version = 1;
+        w->version = m.trajectories.policy_version;
+        w->version_ms = rlvr_time_ms();
+      }
       rlvr_learner_accept(s.L, &m.trajectories);
       rlvr_msg_free(&m);
     }
@@ -342,8 +379,7 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
     }
     if ((rc = serve_requests(&s))) break;
     heartbeats(&s, 0);
-    if (s.want_republish && rlvr_time_ms() - s.last_publish_ms >= 1000)
-      publish(&s, rlvr_learner_version(s.L), rlvr_learner_model(s.L));
+    maybe_republish(&s);
     rlvr_learner_set_rejected(s.L, rejected_total(&s));
     int stepped;
     if ((rc = rlvr_learner_try_step(s.L, &stepped))) break;
