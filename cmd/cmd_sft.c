@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "cmd/sft_probe.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "learner/sft.h"
+#include "learner/sft_probe.h"
 #include "model/checkpoint.h"
 #include "model/tiny.h"
 #include "model/tokenizer.h"
@@ -82,8 +82,10 @@ static int save_model(const sft_ctx *c, const rlvr_model *m, const char *dir) {
 
 /* Runs the probe and appends its line to eval.jsonl; step 0 = before training. */
 static int evaluate(const sft_ctx *c, const rlvr_model *m, int64_t step) {
-  cmd_probe_result r;
-  int rc = cmd_probe_run(c->cfg, m, c->tok, c->eos, c->neos, (int)c->cfg->sft_eval_size,
+  rlvr_sft_probe_result r;
+  const rlvr_sft_probe_dirs dirs = {RLVR_SOURCE_DIR "/tasks", RLVR_SOURCE_DIR "/verifiers",
+                                    RLVR_SOURCE_DIR "/model/templates"};
+  int rc = rlvr_sft_probe_run(c->cfg, &dirs, m, c->tok, c->eos, c->neos, (int)c->cfg->sft_eval_size,
                          (int)c->cfg->sft_eval_samples, &r);
   if (rc) return rc;
   if (c->tty) fputc('\n', stderr);
@@ -214,7 +216,8 @@ int cmd_sft(int argc, char **argv) {
                            .max_len = cfg.sft_max_len > 0 && cfg.sft_max_len < model.cfg.max_position
                                           ? (int)cfg.sft_max_len
                                           : model.cfg.max_position,
-                           .chat_template = cfg.generate_template};
+                           .chat_template = cfg.generate_template,
+                           .chat_template_dir = RLVR_SOURCE_DIR "/model/templates"};
   int e = cfg.sft_data[0] ? rlvr_sft_data_load_jsonl(cfg.sft_data, &enc, cfg.sft_examples, &data)
                           : rlvr_sft_data_from_task(&cfg, RLVR_SOURCE_DIR "/tasks", &enc, cfg.sft_examples, &data);
   if (e) {

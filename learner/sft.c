@@ -17,10 +17,6 @@
 #include "tasks/task.h"
 #include "tasks/template.h"
 
-#ifndef RLVR_SOURCE_DIR
-#define RLVR_SOURCE_DIR "."
-#endif
-
 /* ---- building the data: a growing set of examples ---- */
 
 typedef struct {
@@ -96,7 +92,8 @@ static int builder_add(data_builder *b, const rlvr_sft_encoding *enc, rlvr_chat_
 static int load_chat(const rlvr_sft_encoding *enc, rlvr_chat_template **chat) {
   *chat = NULL;
   if (!enc->chat_template || !enc->chat_template[0] || !strcmp(enc->chat_template, "none")) return RLVR_OK;
-  return rlvr_chat_load_template(enc->chat_template, RLVR_SOURCE_DIR "/model/templates", chat);
+  return rlvr_chat_load_template(enc->chat_template, enc->chat_template_dir ? enc->chat_template_dir : "model/templates",
+                                 chat);
 }
 
 void rlvr_sft_data_free(rlvr_sft_data *d) {

@@ -53,6 +53,7 @@ typedef struct {
    * or path) that wraps the prompt as the user's message; NULL or "none"
    * makes such an example an error. */
   const char *chat_template;
+  const char *chat_template_dir; /* where a bare template name is looked up (model/templates) */
 } rlvr_sft_encoding;
 
 /* Reads a JSONL file of {"prompt": string, "completion": string,

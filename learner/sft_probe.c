@@ -1,5 +1,5 @@
 /* sft_probe.c — see sft_probe.h. */
-#include "cmd/sft_probe.h"
+#include "learner/sft_probe.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +14,6 @@
 #include "tasks/template.h"
 #include "verifiers/host.h"
 
-#ifndef RLVR_SOURCE_DIR
-#define RLVR_SOURCE_DIR "."
-#endif
-
 enum { SLOTS = 64 }; /* completions decoded together */
 
 static int is_eos(const int32_t *eos, int neos, int id) {
@@ -31,10 +27,7 @@ static uint64_t sample_seed(uint64_t seed, int problem, int sample) {
          (uint64_t)sample * 0x8cb92ba72f3d8dd7ULL + 1;
 }
 
-/* Completes job j = 0..njobs-1, whose prompt is prompts[job_prompt[j]]
- * (lens in plen), writing at most max_new tokens to out + j * max_new and
- * the count to count[j] (EOS included when produced). */
-static int generate(const rlvr_model *m, int32_t *const *prompts, const int *plen, const int *job_prompt,
+int rlvr_sft_generate(const rlvr_model *m, int32_t *const *prompts, const int *plen, const int *job_prompt,
                     const int *job_sample, int njobs, const rlvr_sampling *sp, uint64_t seed, int max_new,
                     const int32_t *eos, int neos, int32_t *out, int *count) {
   const int V = m->cfg.vocab_size;
@@ -111,11 +104,12 @@ static double score(rlvr_verify_host *h, const rlvr_tokenizer *tok, const rlvr_t
   return s;
 }
 
-int cmd_probe_run(const rlvr_config *cfg, const rlvr_model *m, const rlvr_tokenizer *tok, const int32_t *eos,
-                  int neos, int problems, int samples, cmd_probe_result *r) {
+int rlvr_sft_probe_run(const rlvr_config *cfg, const rlvr_sft_probe_dirs *dirs, const rlvr_model *m,
+                       const rlvr_tokenizer *tok, const int32_t *eos, int neos, int problems, int samples,
+                       rlvr_sft_probe_result *r) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  const char *tasks_dir = RLVR_SOURCE_DIR "/tasks";
+  const char *tasks_dir = dirs->tasks;
   rlvr_task_source *src = NULL;
   rlvr_task_template *tpl = NULL;
   rlvr_chat_template *chat = NULL;
@@ -123,8 +117,8 @@ int cmd_probe_run(const rlvr_config *cfg, const rlvr_model *m, const rlvr_tokeni
   int rc = rlvr_task_source_build(cfg, tasks_dir, &src);
   if (!rc) rc = rlvr_task_template_load(cfg->task_template, tasks_dir, &tpl);
   if (!rc && rlvr_task_template_is_chat(tpl))
-    rc = rlvr_chat_load_template(cfg->generate_template, RLVR_SOURCE_DIR "/model/templates", &chat);
-  if (!rc) rc = rlvr_verify_options_from_config(&vo, cfg, RLVR_SOURCE_DIR "/verifiers");
+    rc = rlvr_chat_load_template(cfg->generate_template, dirs->chat_templates, &chat);
+  if (!rc) rc = rlvr_verify_options_from_config(&vo, cfg, dirs->verifiers);
   if (!rc && problems > rlvr_task_source_size(src, RLVR_TASK_SPLIT_HELDOUT))
     problems = (int)rlvr_task_source_size(src, RLVR_TASK_SPLIT_HELDOUT);
   const int max_new = (int)cfg->sample_max_tokens;
@@ -150,7 +144,7 @@ int cmd_probe_run(const rlvr_config *cfg, const rlvr_model *m, const rlvr_tokeni
                       "does not fit the model's %d positions", i, n, max_new, m->cfg.max_position);
     plen[i] = (int)n;
   }
-  cmd_probe_result res = {.problems = problems, .samples = samples};
+  rlvr_sft_probe_result res = {.problems = problems, .samples = samples};
   if (!rc) {
     rlvr_verify_host *h = rlvr_host_build(&vo);
     const int njobs = problems * (samples > 1 ? samples : 1);
@@ -161,7 +155,7 @@ int cmd_probe_run(const rlvr_config *cfg, const rlvr_model *m, const rlvr_tokeni
     /* greedy */
     for (int i = 0; i < problems; i++) job_prompt[i] = i, job_sample[i] = 0;
     rlvr_sampling greedy = {0.0f, 0, 1.0f};
-    rc = generate(m, prompts, plen, job_prompt, job_sample, problems, &greedy, seed, max_new, eos, neos, out, count);
+    rc = rlvr_sft_generate(m, prompts, plen, job_prompt, job_sample, problems, &greedy, seed, max_new, eos, neos, out, count);
     double acc = 0, fmt = 0, ntok = 0;
     for (int i = 0; !rc && i < problems; i++) {
       int wf;
@@ -177,7 +171,7 @@ int cmd_probe_run(const rlvr_config *cfg, const rlvr_model *m, const rlvr_tokeni
       rlvr_sampling sp = {(float)cfg->sample_temperature, (int)cfg->sample_top_k, (float)cfg->sample_top_p};
       if ((rc = rlvr_sampling_validate(&sp)) == RLVR_OK) {
         for (int j = 0; j < njobs; j++) job_prompt[j] = j / samples, job_sample[j] = j % samples;
-        rc = generate(m, prompts, plen, job_prompt, job_sample, njobs, &sp, seed, max_new, eos, neos, out, count);
+        rc = rlvr_sft_generate(m, prompts, plen, job_prompt, job_sample, njobs, &sp, seed, max_new, eos, neos, out, count);
       }
       double sum = 0, pass = 0, mixed = 0;
       for (int i = 0; !rc && i < problems; i++) {

@@ -1,0 +1,62 @@
+-- columns.lua — addition worked column by column, with carries: the
+-- default run's task (docs/default_run.md), sized for a tiny model trained
+-- from scratch on a CPU.
+--
+-- "47 + 38"; the solution adds one column per line from the units up,
+-- writing the carry that comes in ("7+8=15", "4+3+1=8"), and the answer is
+-- the last line's sum followed by the units digits of the lines before it
+-- (85). Every problem needs the same small set of one-digit facts, so a
+-- small model can learn the procedure from 1,000 examples, yet a wrong digit
+-- anywhere spoils the answer: greedy decoding is brittle where sampling
+-- often finds the right path, which is the signal GRPO feeds on.
+-- difficulty: digits (every number has exactly this many digits, 1..9),
+-- steps (additions: steps + 1 numbers per problem, 1..4), direct (0..1,
+-- default 0: the fraction of items whose solution is empty, so that their
+-- worked example states the answer without the columns; drawn after the
+-- numbers, so the problems are the same whatever its value).
+
+local function column_lines(nums, digits)
+  local lines, carry, units = {}, 0, {}
+  local total = 0
+  for _, n in ipairs(nums) do total = total + n end
+  for col = 1, digits do
+    local parts, sum = {}, 0
+    for i, n in ipairs(nums) do
+      local d = (n // (10 ^ (col - 1) // 1)) % 10
+      parts[i] = tostring(math.tointeger(d))
+      sum = sum + d
+    end
+    local lhs = table.concat(parts, "+")
+    if carry > 0 then lhs = lhs .. "+" .. carry end
+    sum = math.tointeger(sum + carry)
+    lines[#lines + 1] = lhs .. "=" .. sum
+    units[col] = sum % 10
+    carry = sum // 10
+    if col == digits then units[col] = sum end
+  end
+  return lines, math.tointeger(total)
+end
+
+local function generate(rng, difficulty)
+  local digits, steps = difficulty.digits, difficulty.steps
+  assert(math.type(digits) == "integer" and digits >= 1 and digits <= 9, "difficulty.digits must be 1..9")
+  assert(math.type(steps) == "integer" and steps >= 1 and steps <= 4, "difficulty.steps must be 1..4")
+  local lo = digits == 1 and 0 or math.tointeger(10 ^ (digits - 1))
+  local hi = math.tointeger(10 ^ digits) - 1
+  local nums, shown = {}, {}
+  for i = 1, steps + 1 do
+    nums[i] = rng:int(lo, hi)
+    shown[i] = tostring(nums[i])
+  end
+  local direct = difficulty.direct or 0
+  assert(type(direct) == "number" and direct >= 0 and direct <= 1, "difficulty.direct must be a number in [0, 1]")
+  local lines, total = column_lines(nums, digits)
+  local skip = direct > 0 and rng:float() < direct
+  return {
+    prompt = table.concat(shown, " + "),
+    answer = total,
+    solution = skip and "" or table.concat(lines, "\n"),
+  }
+end
+
+return { name = "columns", version = "1", verifier = "math", generate = generate }
