@@ -54,6 +54,7 @@ typedef struct {
   rlvr_tokenizer *tok;
   int V, eos;
   rlvr_verify_pool *pool;
+  rlvr_verify_pool *pool_proc; /* one worker process: for the socket loop, which runs in a thread */
   rlvr_config cfg;
 } env;
 
@@ -65,23 +66,30 @@ static void env_init(env *e) {
   rlvr_verify_options_default(&vo, "verifiers");
   vo.workers = 0; /* in this process: quick, and fine inside a thread */
   CHECK(rlvr_pool_build(&e->pool, &vo) == RLVR_OK);
+  /* The math verifier keeps a thread-local arena for its thread's life: a
+   * thread that scores in process and then exits leaves it behind, so the
+   * worker thread of the socket test scores through a worker process. */
+  vo.workers = 1;
+  CHECK(rlvr_pool_build(&e->pool_proc, &vo) == RLVR_OK);
   rlvr_config_init(&e->cfg);
 }
 
 static void env_free(env *e) {
   rlvr_pool_free(e->pool);
+  rlvr_pool_free(e->pool_proc);
   rlvr_tokenizer_free(e->tok);
   rlvr_config_free(&e->cfg);
 }
 
-static rlvr_worker *make_worker(env *e, const rlvr_logits_source *src, rlvr_model *model, double format_weight) {
+static rlvr_worker *make_worker_pool(env *e, const rlvr_logits_source *src, rlvr_model *model, double format_weight,
+                                     rlvr_verify_pool *pool) {
   rlvr_worker_options o;
   rlvr_model_config mc = {.max_position = 128};
   if (model) mc = model->cfg;
   CHECK(rlvr_worker_options_from_config(&o, &e->cfg, &mc) == RLVR_OK);
   snprintf(o.id, sizeof o.id, "w-test");
   o.slots = 3; /* fewer than the samples: continuous batching */
-  rlvr_worker_deps d = {.model = model, .src = src, .tok = e->tok, .pool = e->pool};
+  rlvr_worker_deps d = {.model = model, .src = src, .tok = e->tok, .pool = pool};
   static int32_t eos;
   eos = (int32_t)e->eos;
   d.eos = &eos, d.neos = 1;
@@ -89,6 +97,10 @@ static rlvr_worker *make_worker(env *e, const rlvr_logits_source *src, rlvr_mode
   d.reward.weight[RLVR_REWARD_FORMAT] = format_weight;
   CHECK(rlvr_advantage_config_from(&e->cfg, &d.advantage) == RLVR_OK);
   return rlvr_worker_build(&o, &d);
+}
+
+static rlvr_worker *make_worker(env *e, const rlvr_logits_source *src, rlvr_model *model, double format_weight) {
+  return make_worker_pool(e, src, model, format_weight, e->pool);
 }
 
 /* msgpack bytes of {"answer": "6"} and {"note": 1}. */
@@ -427,7 +439,7 @@ static void test_sockets(env *e) {
   CHECK(rlvr_model_load(MODEL_DIR, &model) == RLVR_OK);
   fake_source fs;
   fake_init(&fs, e->tok, e->V, 3, 128, e->eos, ab_target, NULL);
-  rlvr_worker *w = make_worker(e, &fs.src, &model, 0.0);
+  rlvr_worker *w = make_worker_pool(e, &fs.src, &model, 0.0, e->pool_proc);
   void *ctx = zmq_ctx_new();
   rlvr_transport_options to;
   rlvr_transport_options_default(&to);
