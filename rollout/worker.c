@@ -472,6 +472,18 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
   return RLVR_OK;
 }
 
+void rlvr_rollout_budget_from_config(const rlvr_config *c, rlvr_budget *out) {
+  const int64_t cap = RLVR_PROTO_MAX_TOKENS;
+  *out = (rlvr_budget){
+      .min_think_tokens = (uint32_t)(c->budget_min_think_tokens < 0 ? 0 : c->budget_min_think_tokens > cap ? cap : c->budget_min_think_tokens),
+      .max_waits = (uint32_t)(c->budget_max_waits < 0 ? 0 : c->budget_max_waits > RLVR_PROTO_MAX_WAITS ? RLVR_PROTO_MAX_WAITS : c->budget_max_waits),
+      .max_think_tokens = (uint32_t)(c->budget_max_think_tokens < 0 ? 0 : c->budget_max_think_tokens > cap ? cap : c->budget_max_think_tokens),
+      .think_end_text = c->budget_think_end,
+      .wait_text = c->budget_wait,
+      .answer_prefix = c->budget_answer_prefix,
+  };
+}
+
 /* ------------------------------------------------------------------------ */
 /* Endpoints                                                                */
 /* ------------------------------------------------------------------------ */

@@ -129,6 +129,11 @@ typedef struct {
 
 void rlvr_worker_get_stats(const rlvr_worker *w, rlvr_worker_stats *st);
 
+/* The budget.* keys as the protocol's budget map (work.sampling.budget), for
+ * a learner that turns budget forcing on in training work (it sets
+ * sampling.has_budget itself). Strings point into c. */
+void rlvr_rollout_budget_from_config(const rlvr_config *c, rlvr_budget *out);
+
 /* The three endpoints of a learner address, as learner.endpoint documents:
  *   tcp://HOST:PORT          work PORT, trajectories PORT+1, weights PORT+2
  *   ipc:///PATH              PATH.work, PATH.traj, PATH.weights

@@ -284,6 +284,42 @@ static void test_in_process(env *e) {
   fake_free(&fs);
 }
 
+/* Budget forcing from the work's sampling map: the early "</think>" is
+ * taken back and the wait text inserted with mask 0 and log-prob 0; the
+ * message still passes the decoder. */
+static void test_budget_work(env *e) {
+  fake_source fs;
+  fake_init(&fs, e->tok, e->V, 3, 128, e->eos, ab_target, NULL);
+  rlvr_worker *w = make_worker(e, &fs.src, NULL, 0.0);
+  work_fixture wf;
+  make_work(e, &wf, "math", 1, 90);
+  wf.msg.work.sampling.temperature = 0.0; /* greedy: "A..." */
+  rlvr_config c;
+  rlvr_config_init(&c);
+  CHECK(rlvr_config_set(&c, "budget.min_think_tokens=20") == RLVR_OK);
+  wf.msg.work.sampling.has_budget = 1;
+  rlvr_rollout_budget_from_config(&c, &wf.msg.work.sampling.budget);
+  CHECK(wf.msg.work.sampling.budget.min_think_tokens == 20 && wf.msg.work.sampling.budget.max_waits == 1 &&
+        !strcmp(wf.msg.work.sampling.budget.wait_text, "Wait"));
+  rlvr_msg traj, dec;
+  CHECK(rlvr_worker_process(w, &wf.msg.work, &traj) == RLVR_OK);
+  CHECK(roundtrip(&traj, &dec) == RLVR_OK);
+  const rlvr_sample *s = &dec.trajectories.groups[0].samples[0];
+  char text[512];
+  sample_string(e->tok, s, text, sizeof text);
+  int inserted = 0, zero_lp = 1;
+  for (uint32_t k = 0; k < s->ntokens; k++)
+    if (!s->mask[k]) inserted++, zero_lp &= s->logprobs[k] == 0.0f;
+  /* the script does not know "AWait": it ends the sequence there */
+  CHECK_MSG(!strcmp(text, "AWait") && inserted > 0 && zero_lp && s->finish == RLVR_FINISH_EOS, "text '%s' inserted %d", text, inserted);
+  printf("ok   budget forcing in a work: '%s', %d inserted tokens with mask 0\n", text, inserted);
+  rlvr_msg_free(&dec);
+  rlvr_config_free(&c);
+  free_work(&wf);
+  rlvr_worker_free(w);
+  fake_free(&fs);
+}
+
 /* ---- weights ---- */
 
 static rlvr_tensor *tensors_of(const rlvr_model *m, int bf16, uint16_t **bf_mem) {
@@ -555,6 +591,7 @@ int main(void) {
   env_init(&e);
   test_endpoints();
   test_in_process(&e);
+  test_budget_work(&e);
   test_weights(&e);
   test_sockets(&e);
   env_free(&e);
