@@ -5,14 +5,16 @@
  *   2. Warm start: when model.path is empty and model.init is tiny, a fresh
  *      tiny model is trained with `rlvr sft` (in this process) into
  *      RUN/sft/model, which becomes model.path.
- *   3. Held-out evaluation of the starting model (greedy, train.eval_size
- *      problems of task.source's held-out split; learner/sft_probe.h).
+ *   3. Held-out evaluation of the starting model: `rlvr eval`'s scoring
+ *      (rollout/eval.h), greedy, train.eval_size problems of task.source's
+ *      held-out split, each sample in RUN/eval_<sft|initial>.jsonl.
  *   4. GRPO: the learner in this process (learner/server.h) and
  *      train.workers rollout worker processes, each `rlvr rollout --config
  *      RUN/config.lua --connect ENDPOINT --id ID` (or train.worker_command),
  *      their output in RUN/logs/ID.log. A worker that exits during the run is
  *      written off at once (its groups go to the others) and replaced.
- *   5. Held-out evaluation of the trained model, RUN/summary.json
+ *   5. Held-out evaluation of the trained model (RUN/eval_grpo.jsonl),
+ *      RUN/summary.json
  *      ({"eval": {"sft": {"accuracy": ...}, "grpo": {"accuracy": ...}}}) and
  *      RUN/report.html (learner/report.h).
  * SIGINT/SIGTERM (Ctrl-C) stops at the next safe point with a checkpoint;
@@ -268,8 +270,11 @@ static void reap(train_ctx *t, double seconds) {
 
 typedef cmd_eval_result eval_result;
 
-static int evaluate(const rlvr_config *cfg, const char *model_dir, eval_result *out) {
-  return cmd_train_evaluate(cfg, model_dir, out);
+static int evaluate(rlvr_config *cfg, const char *model_dir, const char *name, eval_result *out) {
+  char *path = joinf("%s/eval_%s.jsonl", cfg->run_dir, name);
+  int rc = cmd_train_evaluate(cfg, model_dir, path, out);
+  free(path);
+  return rc;
 }
 
 static cJSON *eval_json(const eval_result *e) {
@@ -279,6 +284,7 @@ static cJSON *eval_json(const eval_result *e) {
   cJSON_AddNumberToObject(o, "format", e->format);
   cJSON_AddNumberToObject(o, "mean_tokens", e->tokens);
   cJSON_AddNumberToObject(o, "seconds", e->seconds);
+  cJSON_AddNumberToObject(o, "infra_failures", (double)e->infra_failures);
   return o;
 }
 
@@ -293,6 +299,8 @@ static void eval_from_json(const cJSON *o, eval_result *e) {
   e->format = cJSON_IsNumber(f) ? f->valuedouble : NAN;
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "mean_tokens");
   e->tokens = cJSON_IsNumber(t) ? t->valuedouble : NAN;
+  const cJSON *sec = cJSON_GetObjectItemCaseSensitive(o, "seconds");
+  e->seconds = cJSON_IsNumber(sec) ? sec->valuedouble : 0;
 }
 
 typedef struct {
@@ -444,7 +452,7 @@ int cmd_train(int argc, char **argv) {
   /* 3. The starting model's held-out accuracy. */
   if (rc == EXIT_OK && cfg.train_eval && !sum.before.done) {
     fprintf(stderr, "train: held-out evaluation of %s ...\n", cfg.model_path);
-    if (evaluate(&cfg, cfg.model_path, &sum.before) != RLVR_OK) rc = cmd_fail("train", "%s", rlvr_error_message());
+    if (evaluate(&cfg, cfg.model_path, sum.before_name, &sum.before) != RLVR_OK) rc = cmd_fail("train", "%s", rlvr_error_message());
     else {
       fprintf(stderr, "train: %s held-out accuracy %.3f on %d problems (greedy, %.1fs)\n", sum.before_name,
               sum.before.accuracy, sum.before.problems, sum.before.seconds);
@@ -497,7 +505,7 @@ int cmd_train(int argc, char **argv) {
     reap(&t, 10.0);
     if (e) rc = cmd_fail("train", "%s", msg);
   }
-  sum.steps = res.steps;
+  sum.steps = res.version;
   const int finished = rc == EXIT_OK && !res.stopped && !*stop;
 
   /* 5. The trained model. */
@@ -506,7 +514,7 @@ int cmd_train(int argc, char **argv) {
     char *final = joinf("%s/model", cfg.run_dir);
     if (cfg.train_eval) {
       fprintf(stderr, "train: held-out evaluation of the trained model ...\n");
-      if (evaluate(&cfg, final, &sum.after) != RLVR_OK) rc = cmd_fail("train", "%s", rlvr_error_message());
+      if (evaluate(&cfg, final, "grpo", &sum.after) != RLVR_OK) rc = cmd_fail("train", "%s", rlvr_error_message());
     }
     free(final);
     if (rc == EXIT_OK && write_summary(cfg.run_dir, &sum) != RLVR_OK) rc = cmd_fail("train", "%s", rlvr_error_message());

@@ -5,48 +5,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/check.h"
+#include "cmd/cmd.h"
+#include "cmd/policy.h"
 #include "core/error.h"
-#include "learner/sft_probe.h"
-#include "model/checkpoint.h"
-#include "model/tokenizer.h"
+#include "rollout/eval.h"
+#include "verifiers/pool.h"
 
 #ifndef RLVR_SOURCE_DIR
 #define RLVR_SOURCE_DIR "."
 #endif
 
-int cmd_train_evaluate(const rlvr_config *cfg, const char *model_dir, cmd_eval_result *out) {
-  rlvr_model m;
-  rlvr_tokenizer *tok = NULL;
-  size_t n = strlen(model_dir) + 32;
-  char *tp = xmalloc(n);
-  snprintf(tp, n, "%s/tokenizer.json", model_dir);
-  int rc = rlvr_model_load(model_dir, &m);
-  if (!rc && (rc = rlvr_tokenizer_load(tp, &tok))) rlvr_model_free(&m);
-  free(tp);
+int cmd_train_evaluate(rlvr_config *cfg, const char *model_dir, const char *samples_path, cmd_eval_result *out) {
+  char kv[64];
+  const long long size = cfg->train_eval_size > 0 ? (long long)cfg->train_eval_size : (long long)cfg->task_heldout_size;
+  snprintf(kv, sizeof kv, "eval.size=%lld", size);
+  int rc = rlvr_config_set(cfg, kv);
+  if (!rc) rc = rlvr_config_set(cfg, "eval.split=heldout");
+  rlvr_verify_options vo;
+  if (!rc) rc = rlvr_verify_options_from_config(&vo, cfg, RLVR_SOURCE_DIR "/verifiers");
   if (rc) return rc;
-  /* End of sequence: config.json's ids and the tokenizer's. */
-  int32_t eos[RLVR_MAX_EOS + 1];
-  int neos = 0;
-  for (int i = 0; i < m.cfg.num_eos; i++) eos[neos++] = m.cfg.eos_token_ids[i];
-  int32_t te = rlvr_tokenizer_eos_id(tok);
-  int known = te < 0;
-  for (int i = 0; i < neos; i++) known |= eos[i] == te;
-  if (!known) eos[neos++] = te;
-  const rlvr_sft_probe_dirs dirs = {RLVR_SOURCE_DIR "/tasks", RLVR_SOURCE_DIR "/verifiers",
-                                    RLVR_SOURCE_DIR "/model/templates"};
-  const int problems = (int)(cfg->train_eval_size > 0 ? cfg->train_eval_size : cfg->task_heldout_size);
-  rlvr_sft_probe_result r;
-  rc = rlvr_sft_probe_run(cfg, &dirs, &m, tok, eos, neos, problems, 0, &r);
+  rlvr_verify_pool *pool = NULL;
+  if ((rc = rlvr_pool_build(&pool, &vo))) return rc;
+  cmd_policy p;
+  if (cmd_policy_load("train", model_dir, &p) != EXIT_OK) {
+    rlvr_pool_free(pool);
+    return rlvr_error(RLVR_ERR_IO, "cannot load the model in %s (above)", model_dir);
+  }
+  FILE *f = samples_path ? fopen(samples_path, "w") : NULL;
+  if (samples_path && !f) rc = rlvr_error(RLVR_ERR_IO, "%s: cannot open for writing", samples_path);
+  const rlvr_eval_dirs dirs = {.tasks = RLVR_SOURCE_DIR "/tasks", .chat_templates = RLVR_SOURCE_DIR "/model/templates"};
+  rlvr_eval_summary s;
+  if (!rc) rc = rlvr_eval_config(cfg, &dirs, &p.model, p.tok, p.eos, p.num_eos, pool, 1, 1, f, &s);
+  if (f && fclose(f) != 0 && !rc) rc = rlvr_error(RLVR_ERR_IO, "%s: write failed", samples_path);
   if (!rc) {
     out->done = 1;
-    out->accuracy = r.greedy_accuracy;
-    out->format = r.greedy_format;
-    out->tokens = r.greedy_tokens;
-    out->seconds = r.seconds;
-    out->problems = r.problems;
+    out->accuracy = s.pass1;
+    out->format = s.samples ? 1.0 - (double)s.wrong_format / (double)s.samples : 0.0;
+    out->tokens = s.samples ? (double)s.tokens / (double)s.samples : 0.0;
+    out->seconds = s.seconds;
+    out->problems = (int)s.problems;
+    out->infra_failures = (long long)s.infra_failures;
   }
-  rlvr_tokenizer_free(tok);
-  rlvr_model_free(&m);
+  cmd_policy_free(&p);
+  rlvr_pool_free(pool);
   return rc;
 }

@@ -1,9 +1,8 @@
 /* train_eval.h — the held-out evaluation `rlvr train` runs before and after
- * GRPO: greedy completions of the first train.eval_size (or
- * task.heldout_size) held-out problems of task.source, scored by their
- * verifiers (learner/sft_probe.h). In a file of its own because
- * model/sampler.h, which the probe needs, and core/protocol.h, which the
- * learner needs, both define rlvr_sampling. */
+ * GRPO: `rlvr eval`'s scoring (rollout/eval.h), greedy, one completion per
+ * problem, on the first train.eval_size (0: task.heldout_size) problems of
+ * task.source's held-out split, each sample written to a JSON-lines file.
+ * Accuracy is the fraction of problems solved (pass@1 at temperature 0). */
 #ifndef RLVR_CMD_TRAIN_EVAL_H
 #define RLVR_CMD_TRAIN_EVAL_H
 
@@ -11,15 +10,19 @@
 
 typedef struct {
   int done;
-  double accuracy; /* mean verifier score */
-  double format;   /* fraction of completions whose answer could be read */
-  double tokens;   /* mean completion length */
+  double accuracy;  /* fraction of problems solved */
+  double format;    /* fraction of completions whose answer could be read */
+  double tokens;    /* mean completion length */
   double seconds;
   int problems;
+  long long infra_failures; /* verifications that did not finish (counted as wrong) */
 } cmd_eval_result;
 
-/* Loads model_dir (and its tokenizer) and scores it. RLVR_OK or the
- * loader's or the probe's error (message set); *out untouched then. */
-int cmd_train_evaluate(const rlvr_config *cfg, const char *model_dir, cmd_eval_result *out);
+/* Loads model_dir (and its tokenizer), starts a verifier pool (verify.*),
+ * scores, writes each sample to samples_path (NULL: none). cfg's eval.* keys
+ * are set for the run (eval.split heldout, eval.size). RLVR_OK or the
+ * loader's, the pool's or the evaluation's error (message set); *out
+ * untouched then. */
+int cmd_train_evaluate(rlvr_config *cfg, const char *model_dir, const char *samples_path, cmd_eval_result *out);
 
 #endif

@@ -38,7 +38,10 @@ struct rlvr_learner {
   const rlvr_config *cfg;
   rlvr_learner_env env;
   char run_dir[PATH_CAP];
-  char model_dir[PATH_CAP]; /* where the policy was loaded from (its tokenizer files) */
+  char model_dir[PATH_CAP]; /* where the policy was loaded from */
+  /* Where the tokenizer files come from for every save: model.path, which
+   * outlives the run (a resumed run's checkpoint may be pruned). */
+  char tokenizer_dir[PATH_CAP];
 
   rlvr_model model;
   rlvr_model ref; /* frozen reference, loaded only when loss.beta > 0 */
@@ -313,6 +316,8 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
     snprintf(L->model_dir, sizeof L->model_dir, "%s", cfg->model_path);
   }
   if ((rc = rlvr_model_load(L->model_dir, &L->model))) goto fail_state;
+  if ((rc = pathf(L->tokenizer_dir, sizeof L->tokenizer_dir, "%s", cfg->model_path[0] ? cfg->model_path : L->model_dir)))
+    goto fail_state;
   if (L->loss.beta > 0) {
     /* The reference is the model the run started from, never a checkpoint. */
     if (!cfg->model_path[0]) {
@@ -645,7 +650,7 @@ int rlvr_learner_checkpoint(rlvr_learner *L) {
   int written = 0;
   double t0 = now_s();
   int rc = rlvr_train_checkpoint_save(L->run_dir, (int)L->cfg->checkpoint_keep, &st, &L->model, &L->opt, L->cfg,
-                                      L->model_dir, &written);
+                                      L->tokenizer_dir, &written);
   rlvr_train_state_clear(&st);
   if (rc == RLVR_OK && written) rlvr_debug("learner: checkpoint of step %lld in %.2fs", (long long)L->step, now_s() - t0);
   return rc;
@@ -657,7 +662,7 @@ int rlvr_learner_finish(rlvr_learner *L) {
   if (rc) return rc;
   char path[PATH_CAP];
   if ((rc = pathf(path, sizeof path, "%s/model", L->run_dir))) return rc;
-  rlvr_save_options so = {.tokenizer_dir = L->model_dir};
+  rlvr_save_options so = {.tokenizer_dir = L->tokenizer_dir};
   rc = rlvr_model_save(&L->model, path, &so);
   if (rc == RLVR_OK) rlvr_info("learner: %lld steps done; the model is in %s", (long long)L->step, path);
   return rc;

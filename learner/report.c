@@ -115,6 +115,9 @@ static void free_metrics(metrics *m) {
 /* ---- plots ---- */
 
 enum { W = 560, H = 300, ML = 64, MR = 16, MT = 34, MB = 44, MAX_SERIES = 4 };
+/* Every attribute inline (no CSS classes), so that each <svg> renders the
+ * same copied out of the page. */
+#define TEXT_ATTR "font-family=\"sans-serif\" font-size=\"11\""
 static const char *colors[MAX_SERIES] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
 typedef struct {
@@ -170,23 +173,23 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
   const double pw = W - ML - MR, ph = H - MT - MB;
 #define PX(x) (ML + ((x)-xlo) / (xhi - xlo) * pw)
 #define PY(y) (MT + ph - ((y)-ylo) / (yhi - ylo) * ph)
-  sb_add(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H,
+  sb_add(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, H,
          W, H);
-  sb_add(b, "<text x=\"%d\" y=\"20\" class=\"t\">", ML);
+  sb_add(b, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", ML);
   sb_text(b, title);
-  sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"f\"/>\n", ML, MT, pw, ph);
+  sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, pw, ph);
   char tick[32];
   for (double y = ylo; y <= yhi + ystep * 1e-6; y += ystep) {
     fmt_tick(tick, sizeof tick, log_y ? pow(10, y) : y, log_y ? pow(10, y) : ystep);
-    sb_add(b, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" class=\"g\"/><text x=\"%d\" y=\"%.1f\" class=\"yl\">%s</text>\n",
+    sb_add(b, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
            ML, ML + pw, PY(y), PY(y), ML - 6, PY(y) + 4, tick);
   }
   for (double x = ceil(xlo / xstep) * xstep; x <= xhi + 1e-9; x += xstep) {
     fmt_tick(tick, sizeof tick, x, xstep);
-    sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" class=\"g\"/><text x=\"%.1f\" y=\"%.1f\" class=\"xl\">%s</text>\n",
+    sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
            PX(x), PX(x), MT, MT + ph, PX(x), MT + ph + 16, tick);
   }
-  sb_add(b, "<text x=\"%.1f\" y=\"%d\" class=\"xl\">step</text>\n", ML + pw / 2, H - 6);
+  sb_add(b, "<text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">step</text>\n", ML + pw / 2, H - 6);
   for (int k = 0; k < ns; k++) {
     int open = 0, points = 0;
     for (int i = 0; i < m->n; i++) {
@@ -198,7 +201,7 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
         continue;
       }
       if (log_y) y = log10(y);
-      if (!open) sb_add(b, "<polyline class=\"s\" stroke=\"%s\" points=\"", colors[k]);
+      if (!open) sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", colors[k]);
       sb_add(b, "%.1f,%.1f ", PX(x), PY(y));
       open = 1;
       points++;
@@ -210,7 +213,7 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
         if (isfinite(x) && isfinite(y) && (!log_y || y > 0))
           sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x), PY(log_y ? log10(y) : y), colors[k]);
       }
-    sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" class=\"lg\">", W - MR - 150,
+    sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">", W - MR - 150,
            MT + 8 + 14 * k, colors[k], W - MR - 136, MT + 12 + 14 * k);
     sb_text(b, ss[k].label);
     sb_add(b, "</text>\n");
@@ -323,9 +326,7 @@ int rlvr_report_write(const char *run_dir, const char *out_path) {
          "</title>\n<style>\n"
          "body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}\n"
          "table{border-collapse:collapse}th,td{text-align:left;padding:3px 12px 3px 0}th{font-weight:normal;color:#555}\n"
-         "figure{display:inline-block;margin:6px}.t{font-size:14px;font-weight:bold}\n"
-         ".f{fill:none;stroke:#999}.g{stroke:#eee}.s{fill:none;stroke-width:1.8}\n"
-         ".yl{font-size:11px;text-anchor:end}.xl{font-size:11px;text-anchor:middle}.lg{font-size:11px}\n"
+         "figure{display:inline-block;margin:6px}\n"
          "pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;font-size:12px}.sm{margin:8px 0}\n"
          "</style></head><body>\n<h1>rlvr run: ");
   sb_text(&b, run_dir);

@@ -387,6 +387,7 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
   }
   if (res) {
     res->steps = (int64_t)rlvr_learner_version(s.L) - steps0;
+    res->version = (int64_t)rlvr_learner_version(s.L);
     res->stopped = o->stop && *o->stop;
     res->rejected = rejected_total(&s);
     res->workers_seen = s.workers_seen;
@@ -400,7 +401,10 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
     }
   }
 out:
-  if (s.work) shutdown_workers(&s, rc == RLVR_OK ? "the run is over" : "the learner failed");
+  if (s.work)
+    shutdown_workers(&s, rc != RLVR_OK                         ? "the learner failed"
+                         : rlvr_learner_done(s.L) ? "the run is over"
+                                                  : "the learner stopped (a checkpoint was written)");
   close_socks(&s);
   rlvr_peers_free(s.peers);
   free(s.workers);

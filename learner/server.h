@@ -57,6 +57,7 @@ typedef struct {
 
 typedef struct {
   int64_t steps;       /* steps done in this process */
+  int64_t version;     /* steps done in all, resumed ones included (the final policy version) */
   int stopped;         /* 1: *stop ended the run early */
   int64_t rejected;    /* messages the sockets rejected */
   int64_t workers_seen;
