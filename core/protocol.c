@@ -808,7 +808,7 @@ static int decode_budget(dctx *c, const msgpack_object *o, rlvr_budget *b) {
   return rc;
 }
 
-static int decode_sampling(dctx *c, const msgpack_object *o, rlvr_sampling *s) {
+static int decode_sampling(dctx *c, const msgpack_object *o, rlvr_msg_sampling *s) {
   enum { F_TEMP, F_TOPK, F_TOPP, F_MAXT, F_SEED, F_STOP, F_BUDGET, F_N };
   static const field_spec spec[] = {{"temperature", 1}, {"top_k", 1}, {"top_p", 1}, {"max_tokens", 1},
                                     {"seed", 1},        {"stop", 0},  {"budget", 0}};
@@ -1267,7 +1267,7 @@ static int enc_work(msgpack_packer *pk, rlvr_buf *out, const rlvr_msg_work *m) {
   msgpack_pack_uint64(pk, m->work_id);
   pk_key(pk, "policy_version");
   msgpack_pack_uint64(pk, m->policy_version);
-  const rlvr_sampling *s = &m->sampling;
+  const rlvr_msg_sampling *s = &m->sampling;
   pk_key(pk, "sampling");
   msgpack_pack_map(pk, 5 + (s->nstop > 0) + (s->has_budget != 0));
   pk_key(pk, "temperature");

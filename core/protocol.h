@@ -129,7 +129,7 @@ typedef struct {
   int nstop;
   int has_budget;
   rlvr_budget budget;
-} rlvr_sampling;
+} rlvr_msg_sampling;
 
 /* A JSON-like msgpack value (reference answer map, task meta), kept as its
  * msgpack bytes so that the verifier host converts it once, where it is used. */
@@ -156,7 +156,7 @@ typedef struct {
 typedef struct {
   uint64_t work_id;
   uint64_t policy_version;
-  rlvr_sampling sampling;
+  rlvr_msg_sampling sampling;
   const rlvr_prompt_group *groups; /* (ngroups) */
   uint32_t ngroups;
 } rlvr_msg_work;

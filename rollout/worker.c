@@ -311,7 +311,7 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
   if (w->has_version && w->version != work->policy_version)
     return rlvr_error(RLVR_ERR_MISMATCH, "work %" PRIu64 " asks for policy version %" PRIu64 ", this worker holds %" PRIu64,
                       work->work_id, work->policy_version, w->version);
-  const rlvr_sampling *ws = &work->sampling;
+  const rlvr_msg_sampling *ws = &work->sampling;
   rlvr_engine_params p;
   rlvr_engine_params_default(&p);
   p.temperature = (float)ws->temperature;

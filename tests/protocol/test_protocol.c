@@ -105,7 +105,7 @@ static rlvr_msg make_work(void) {
   rlvr_msg m = {.type = RLVR_MSG_WORK};
   m.work.work_id = 99;
   m.work.policy_version = 12;
-  m.work.sampling = (rlvr_sampling){.temperature = 0.75, .top_k = 50, .top_p = 0.9, .max_tokens = 256,
+  m.work.sampling = (rlvr_msg_sampling){.temperature = 0.75, .top_k = 50, .top_p = 0.9, .max_tokens = 256,
                                     .seed = UINT64_MAX, .stop = stops, .nstop = 2, .has_budget = 1,
                                     .budget = {.min_think_tokens = 32, .max_waits = 2, .max_think_tokens = 200,
                                                .think_end_text = "</think>", .wait_text = "Wait",
@@ -223,7 +223,7 @@ static void check_same(const rlvr_msg *got, const rlvr_msg *want, const char *wh
     case RLVR_MSG_WORK: {
       const rlvr_msg_work *a = &got->work, *b = &want->work;
       CHECK(a->work_id == b->work_id && a->policy_version == b->policy_version);
-      const rlvr_sampling *sa = &a->sampling, *sb = &b->sampling;
+      const rlvr_msg_sampling *sa = &a->sampling, *sb = &b->sampling;
       CHECK(sa->temperature == sb->temperature && sa->top_k == sb->top_k && sa->top_p == sb->top_p);
       CHECK(sa->max_tokens == sb->max_tokens && sa->seed == sb->seed && sa->nstop == sb->nstop);
       for (int i = 0; i < sa->nstop && i < sb->nstop; i++) CHECK(str_eq(sa->stop[i], sb->stop[i]));
