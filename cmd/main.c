@@ -17,6 +17,7 @@ static const rlvr_command commands[] = {
     {"learner", cmd_learner, "the GRPO learner alone, for workers on other machines (rlvr rollout --connect)"},
     {"report", cmd_report, "write a run's HTML report (plots of its metrics)"},
     {"verify", cmd_verify, "score completions (JSONL) with verifier scripts"},
+    {"sweep", cmd_sweep, "expand a sweep spec into runs; run them here or on Slurm; --status, --resume"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
