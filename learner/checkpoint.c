@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,7 @@ static char *state_text(const rlvr_train_state *st) {
   }
   cJSON_AddItemToObject(o, "counts", counts_json(&st->counts));
   cJSON_AddItemToObject(o, "counts_at_step", counts_json(&st->counts_at_step));
+  add_u64(o, "next_group_id_at_step", st->next_id_at_step);
   cJSON_AddNumberToObject(o, "rejected", (double)st->rejected);
   cJSON_AddNumberToObject(o, "rejected_at_step", (double)st->rejected_at_step);
   cJSON *rng = cJSON_AddArrayToObject(o, "rng");
@@ -192,7 +194,9 @@ static const cJSON *field(reader *r, const cJSON *o, const char *key, const char
 static int64_t get_int(reader *r, const cJSON *o, const char *key, const char *ctx) {
   const cJSON *f = field(r, o, key, ctx);
   if (!f) return 0;
-  if (!cJSON_IsNumber(f) || f->valuedouble != (double)(int64_t)f->valuedouble || f->valuedouble < 0) {
+  /* range first: casting a double beyond int64 is undefined */
+  if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0 && f->valuedouble <= 9007199254740992.0) ||
+      f->valuedouble != floor(f->valuedouble)) {
     if (r->rc == RLVR_OK)
       r->rc = rlvr_error(RLVR_ERR_FORMAT, "%s: %s%s must be a non-negative integer", r->path, ctx, key);
     return 0;
@@ -203,8 +207,9 @@ static int64_t get_int(reader *r, const cJSON *o, const char *key, const char *c
 static double get_num(reader *r, const cJSON *o, const char *key, const char *ctx) {
   const cJSON *f = field(r, o, key, ctx);
   if (!f) return 0;
-  if (!cJSON_IsNumber(f)) {
-    if (r->rc == RLVR_OK) r->rc = rlvr_error(RLVR_ERR_FORMAT, "%s: %s%s must be a number", r->path, ctx, key);
+  if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) || f->valuedouble < 0) {
+    if (r->rc == RLVR_OK)
+      r->rc = rlvr_error(RLVR_ERR_FORMAT, "%s: %s%s must be a finite number >= 0", r->path, ctx, key);
     return 0;
   }
   return f->valuedouble;
@@ -262,8 +267,14 @@ int rlvr_train_checkpoint_read_state(const char *dir, rlvr_train_state *st) {
   size_t len;
   rc = rlvr_file_read(path, &text, &len);
   if (rc) return rc;
-  cJSON *o = cJSON_ParseWithLength(text, len);
+  rc = rlvr_train_state_parse(text, len, path, st);
   free(text);
+  return rc;
+}
+
+int rlvr_train_state_parse(const char *text, size_t len, const char *path, rlvr_train_state *st) {
+  memset(st, 0, sizeof *st);
+  cJSON *o = cJSON_ParseWithLength(text, len);
   if (!o || !cJSON_IsObject(o)) {
     cJSON_Delete(o);
     return rlvr_error(RLVR_ERR_FORMAT, "%s: not a JSON object", path);
@@ -305,6 +316,7 @@ int rlvr_train_checkpoint_read_state(const char *dir, rlvr_train_state *st) {
   }
   get_counts(&r, o, "counts", &s.counts);
   get_counts(&r, o, "counts_at_step", &s.counts_at_step);
+  s.next_id_at_step = get_u64(&r, o, "next_group_id_at_step", "");
   s.rejected = get_int(&r, o, "rejected", "");
   s.rejected_at_step = get_int(&r, o, "rejected_at_step", "");
   const cJSON *rng = field(&r, o, "rng", "");

@@ -41,8 +41,9 @@ typedef struct {
   int64_t step;           /* steps done = the policy version */
   int64_t optimizer_step; /* AdamW steps taken (rlvr_adamw.step) */
   rlvr_ledger_state ledger;
-  rlvr_ledger_counts counts;         /* at the time of the save */
-  rlvr_ledger_counts counts_at_step; /* when the step in progress began */
+  rlvr_ledger_counts counts;         /* at the time of the save (for people; resume uses the next) */
+  rlvr_ledger_counts counts_at_step; /* when the step in progress began: a resume starts there */
+  uint64_t next_id_at_step;          /* the next group id when the step began */
   int64_t rejected, rejected_at_step; /* transport rejections, likewise */
   uint64_t rng[4];
   int64_t metrics_bytes; /* of RUN/metrics.jsonl */
@@ -73,6 +74,9 @@ int rlvr_train_checkpoint_latest(const char *run_dir, char *path, size_t cap);
  * rlvr_train_state_clear). RLVR_ERR_IO, or RLVR_ERR_FORMAT naming the file
  * and field; *st zeroed on error. */
 int rlvr_train_checkpoint_read_state(const char *dir, rlvr_train_state *st);
+
+/* The same on len bytes of state.json text; path names it in messages. */
+int rlvr_train_state_parse(const char *text, size_t len, const char *path, rlvr_train_state *st);
 
 /* Reads dir/optimizer.safetensors into opt (built for m): every moment
  * tensor must be there with the model tensor's shape. Errors name the file

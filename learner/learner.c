@@ -82,7 +82,9 @@ struct rlvr_learner {
 
   /* step accounting */
   rlvr_ledger_counts counts_at_step;
+  uint64_t next_id_at_step; /* the ledger's next group id when the step began */
   int64_t rejected, rejected_at_step;
+  int64_t rejected_base; /* rejections counted by earlier processes of the run (resume) */
   double collect_t0; /* when the current step began waiting for its batch */
   double elapsed_base; /* training seconds of earlier processes (resume) */
   double run_t0;       /* when this process started training */
@@ -362,6 +364,7 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
     rlvr_task_cursor c;
     rlvr_task_cursor_init(&c, rlvr_task_source_seed(L->src));
     L->ledger = rlvr_ledger_new(&lc, &c, 1, make_group, L);
+    L->next_id_at_step = 1;
   }
   char mpath[PATH_CAP], spath[PATH_CAP];
   if ((rc = pathf(mpath, sizeof mpath, "%s/metrics.jsonl", L->run_dir)) ||
@@ -386,10 +389,17 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
       goto fail_state;
     }
     if ((rc = rlvr_ledger_restore(L->ledger, &st.ledger))) goto fail_state;
-    rlvr_ledger_set_counts(L->ledger, &st.counts);
+    /* A checkpoint written mid-step (Ctrl-C) continues the step from its
+     * start: the counts are those of the step's start, the pending groups
+     * will be issued and answered again, and the ones made during the step
+     * are counted as made again (made once, as in an uninterrupted run).
+     * Events of the interrupted part (infra counts) are not carried over. */
+    rlvr_ledger_counts c = st.counts_at_step;
+    for (int i = 0; i < st.ledger.npending; i++) c.groups_made += st.ledger.pending_ids[i] >= st.next_id_at_step;
+    rlvr_ledger_set_counts(L->ledger, &c);
     L->counts_at_step = st.counts_at_step;
-    L->rejected = st.rejected;
-    L->rejected_at_step = st.rejected_at_step;
+    L->next_id_at_step = st.next_id_at_step;
+    L->rejected_base = L->rejected = L->rejected_at_step = st.rejected_at_step;
     L->step = st.step;
     memcpy(L->rng.s, st.rng, sizeof st.rng);
     L->elapsed_base = st.elapsed_s;
@@ -481,7 +491,7 @@ void rlvr_learner_worker_lost(rlvr_learner *L, const char *worker) {
 
 void rlvr_learner_work_failed(rlvr_learner *L, uint64_t work_id) { rlvr_ledger_work_failed(L->ledger, work_id); }
 
-void rlvr_learner_set_rejected(rlvr_learner *L, int64_t total) { L->rejected = total; }
+void rlvr_learner_set_rejected(rlvr_learner *L, int64_t total) { L->rejected = L->rejected_base + total; }
 int rlvr_learner_done(const rlvr_learner *L) { return L->step >= L->stop_after; }
 uint64_t rlvr_learner_version(const rlvr_learner *L) { return (uint64_t)L->step; }
 const rlvr_model *rlvr_learner_model(const rlvr_learner *L) { return &L->model; }
@@ -635,6 +645,7 @@ static void fill_state(const rlvr_learner *L, rlvr_train_state *st) {
   rlvr_ledger_save(L->ledger, &st->ledger);
   rlvr_ledger_get_counts(L->ledger, &st->counts);
   st->counts_at_step = L->counts_at_step;
+  st->next_id_at_step = L->next_id_at_step;
   st->rejected = L->rejected;
   st->rejected_at_step = L->rejected_at_step;
   memcpy(st->rng, L->rng.s, sizeof st->rng);
@@ -915,6 +926,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
                        accuracy.n ? acc_mean(&accuracy) : NAN, tok_s, eta, n_diff ? max_diff : 0.0);
     L->counts_at_step = c;
     L->rejected_at_step = L->rejected;
+    L->next_id_at_step = rlvr_ledger_next_id(L->ledger);
   }
   if (rc == RLVR_OK && L->cfg->checkpoint_every > 0 && L->step % L->cfg->checkpoint_every == 0 &&
       L->step < L->stop_after)

@@ -373,6 +373,8 @@ int rlvr_ledger_take_batch(rlvr_ledger *lg, uint64_t version, rlvr_ledger_group 
   return 1;
 }
 
+uint64_t rlvr_ledger_next_id(const rlvr_ledger *lg) { return lg->next_id; }
+
 void rlvr_ledger_get_counts(const rlvr_ledger *lg, rlvr_ledger_counts *c) { *c = lg->counts; }
 void rlvr_ledger_set_counts(rlvr_ledger *lg, const rlvr_ledger_counts *c) { lg->counts = *c; }
 

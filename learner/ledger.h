@@ -184,6 +184,9 @@ void rlvr_ledger_group_free(rlvr_ledger_group *g);
 void rlvr_ledger_get_counts(const rlvr_ledger *lg, rlvr_ledger_counts *c);
 void rlvr_ledger_set_counts(rlvr_ledger *lg, const rlvr_ledger_counts *c);
 
+/* The id the next new group will get. */
+uint64_t rlvr_ledger_next_id(const rlvr_ledger *lg);
+
 /* Groups in each state. */
 int rlvr_ledger_count_state(const rlvr_ledger *lg, int state);
 

@@ -11,9 +11,10 @@
  *     them when every group is flat (the run still ends);
  *   - the KL term (beta > 0) is exactly 0 at the first step and grows;
  *     with two updates per batch the ratio departs from 1;
- *   - resume: 6 steps straight vs 3 steps, a new learner with --resume, 3
- *     more: metrics.jsonl identical line for line without "timing", and the
- *     final weights identical bit for bit. */
+ *   - resume: 6 steps straight vs 3 steps and part of the 4th (two groups
+ *     back, one out), a checkpoint, a new learner with --resume, the rest:
+ *     metrics.jsonl identical line for line without "timing" and "infra",
+ *     and the final weights identical bit for bit. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -383,16 +384,22 @@ static void test_resume(void) {
   fake_worker_free(&ws[0]);
   fake_worker_free(&ws[1]);
 
-  /* 3 steps, then a worker holds a group mid-step when the learner stops. */
+  /* 3 steps, then the learner stops in the middle of step 4: two of its
+   * groups came back, one is out with a worker (as at a Ctrl-C). */
   fake_worker_init(&ws[0], "w0", FAKE_REWARD_TOKENS);
   fake_worker_init(&ws[1], "w1", FAKE_REWARD_TOKENS);
-  e.stop_after = 3;
   L = build(&c2, &e);
-  run_all(L, ws, 1, 1);
+  for (int turn = 0; rlvr_learner_version(L) < 3 && turn < 1000; turn++) {
+    round_trip(L, &ws[0], 1);
+    int stepped;
+    CHECK(rlvr_learner_try_step(L, &stepped) == RLVR_OK);
+  }
   CHECK(rlvr_learner_version(L) == 3);
+  CHECK(round_trip(L, &ws[0], 2) == 2);
+  rlvr_msg held;
+  CHECK(rlvr_learner_work(L, "w1", 1, &held) == RLVR_OK && held.work.ngroups == 1);
   CHECK(rlvr_learner_checkpoint(L) == RLVR_OK);
   rlvr_learner_free(L);
-  e.stop_after = 0;
   e.resume = 1;
   L = build(&c2, &e);
   CHECK(rlvr_learner_version(L) == 3);
