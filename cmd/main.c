@@ -18,6 +18,7 @@ static const rlvr_command commands[] = {
     {"report", cmd_report, "write a run's HTML report (plots of its metrics)"},
     {"verify", cmd_verify, "score completions (JSONL) with verifier scripts"},
     {"sweep", cmd_sweep, "expand a sweep spec into runs; run them here or on Slurm; --status, --resume"},
+    {"compare", cmd_compare, "compare runs or a sweep: final/best metrics over seeds, curves (--html)"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -211,4 +211,11 @@ expect 0 "--exec of a done run does nothing" -- "$bin" sweep --exec "$tmp/s5" --
 [ "$(attempts "$tmp/s5/lr=2e-06,seed=2")" = 1 ] && ok "still one attempt" || fail "attempts $(attempts "$tmp/s5/lr=2e-06,seed=2")"
 expect 2 "--exec with an index out of range" -- "$bin" sweep --exec "$tmp/s5" --index 6
 
+# --- rlvr compare on a sweep directory ---------------------------------------------
+expect 0 "compare the sweep" -- "$bin" compare "$tmp/s1" --metric reward --metric summary:eval.grpo.accuracy
+head -1 "$tmp/out" | grep -qF "| loss.aggregation | loss.eps_high | optim.lr | runs | steps | reward final |" \
+  && ok "the keys that differ are the columns" || fail "compare header: $(head -1 "$tmp/out")"
+[ "$(grep -c '^| [gd][a-z]* | 0.2[8]* | [13]e-06 | 2 | 6 |' "$tmp/out")" = 4 ] \
+  && ok "4 groups of 2 seeds, 6 steps each" || fail "compare: $(cat "$tmp/out")"
+
 [ "$fails" = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
