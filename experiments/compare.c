@@ -121,7 +121,7 @@ static int expand_path(rlvr_compare *c, const char *path, FILE *log) {
         free(m), free(sub);
       }
       closedir(dh);
-      qsort(names, (size_t)n, sizeof *names, cmp_str);
+      if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str);
       for (int i = 0; i < n; i++) {
         char *sub = joinp(path, names[i]);
         add_run(c, sub, names[i]);
@@ -385,7 +385,7 @@ static void build_groups(rlvr_compare *c) {
         all[nall++] = c->runs[i].keys[k];
       }
     }
-  qsort(all, (size_t)nall, sizeof *all, cmp_str);
+  if (nall > 1) qsort(all, (size_t)nall, sizeof *all, cmp_str);
   for (int k = 0; k < nall; k++) {
     if (!strcmp(all[k], "run.dir") || !strcmp(all[k], "run.seed")) continue;
     const char *first = NULL;

@@ -96,8 +96,8 @@ static int cmp_int(const void *a, const void *b) {
 
 char *rlvr_slurm_array_spec(const int *indices, int n) {
   int *v = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *v);
-  memcpy(v, indices, (size_t)n * sizeof *v);
-  qsort(v, (size_t)n, sizeof *v, cmp_int);
+  if (n > 0) memcpy(v, indices, (size_t)n * sizeof *v);
+  if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp_int);
   size_t cap = 32 + (size_t)n * 24, len = 0;
   char *s = xmalloc(cap);
   s[0] = '\0';

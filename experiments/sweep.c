@@ -185,7 +185,7 @@ static int flatten(parse_ctx *p, lua_State *L, const char *prefix, const char *w
   }
   /* Sorted, so that a spec gives the same order every time (Lua's table
    * order is not defined); a key twice (nested and dotted) is an error. */
-  qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+  if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
   for (int i = 1; i < out->n; i++) {
     size_t a = strcspn(out->v[i - 1], "="), b = strcspn(out->v[i], "=");
     if (a == b && !strncmp(out->v[i - 1], out->v[i], a))
@@ -258,7 +258,7 @@ static int read_axes(parse_ctx *p, lua_State *L, const char *field, axis **out, 
     axes_free(ax, n);
     return rc;
   }
-  qsort(ax, (size_t)n, sizeof *ax, cmp_axis);
+  if (n > 1) qsort(ax, (size_t)n, sizeof *ax, cmp_axis);
   *out = ax;
   *nout = n;
   return RLVR_OK;
@@ -413,7 +413,7 @@ static int read_slurm(parse_ctx *p, lua_State *L, strv *out) {
     }
     lua_pop(L, 1);
   }
-  qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+  if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
   return RLVR_OK;
 }
 

@@ -342,7 +342,7 @@ int rlvr_sweep_dir_add_submission(rlvr_sweep_dir *d, const char *job_id, const i
   rlvr_sweep_submission *u = &d->subs[d->nsubs++];
   u->job_id = xstrdup(job_id);
   u->indices = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *u->indices);
-  memcpy(u->indices, indices, (size_t)n * sizeof *indices);
+  if (n > 0) memcpy(u->indices, indices, (size_t)n * sizeof *indices);
   u->nindices = n;
   u->script = xstrdup(script);
   char now[32];

@@ -91,23 +91,28 @@ int main(int argc, char **argv) {
 
   rlvr_config c;
   rlvr_config_init(&c);
-  int resume = 0;
+  int resume = 0, rc = 0;
+  char *mp = NULL, *ck = NULL;
+  FILE *m = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--resume")) {
       resume = 1;
     } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
       if (rlvr_config_set(&c, argv[++i]) != RLVR_OK) {
         fprintf(stderr, "fake_train: %s\n", rlvr_error_message());
-        return 2;
+        rc = 2;
+        goto out;
       }
     } else if (argv[i][0] != '-') {
       if (rlvr_config_load(&c, argv[i]) != RLVR_OK) {
         fprintf(stderr, "fake_train: %s\n", rlvr_error_message());
-        return 2;
+        rc = 2;
+        goto out;
       }
     } else {
       fprintf(stderr, "fake_train: unknown argument %s\n", argv[i]);
-      return 2;
+      rc = 2;
+      goto out;
     }
   }
   const char *dir = c.run_dir;
@@ -118,38 +123,41 @@ int main(int argc, char **argv) {
 
   int64_t from = 0;
   long bytes = 0;
-  char *ck = path_in(dir, "checkpoints/latest");
+  ck = path_in(dir, "checkpoints/latest");
   if (resume && rlvr_file_exists(ck)) {
     FILE *f = fopen(ck, "r");
     long long s = 0;
     if (!f || fscanf(f, "%lld %ld", &s, &bytes) != 2) {
       fprintf(stderr, "fake_train: %s: unreadable checkpoint\n", ck);
-      return 2;
+      if (f) fclose(f);
+      rc = 2;
+      goto out;
     }
     fclose(f);
     from = s;
   }
-  free(ck);
   char *ev = path_in(dir, "fake_events.log");
   FILE *evf = fopen(ev, "a");
   if (evf) fprintf(evf, "start resume=%d from=%lld\n", resume, (long long)from), fclose(evf);
   free(ev);
 
-  char *mp = path_in(dir, "metrics.jsonl");
+  mp = path_in(dir, "metrics.jsonl");
   if (from > 0) {
     if (truncate(mp, bytes) != 0) {
       fprintf(stderr, "fake_train: %s: %s\n", mp, strerror(errno));
-      return 2;
+      rc = 2;
+      goto out;
     }
   } else {
     FILE *f = fopen(mp, "w");
     if (f) fclose(f);
     bytes = 0;
   }
-  FILE *m = fopen(mp, "a");
+  m = fopen(mp, "a");
   if (!m) {
     fprintf(stderr, "fake_train: %s: %s\n", mp, strerror(errno));
-    return 2;
+    rc = 2;
+    goto out;
   }
   fprintf(stderr, "fake_train: %s: steps %lld..%lld (seed %lld, %s, lr %g)\n", dir, (long long)from + 1,
           (long long)c.train_steps, (long long)c.run_seed, c.loss_aggregation, c.optim_lr);
@@ -169,21 +177,25 @@ int main(int argc, char **argv) {
     bytes = ftell(m);
     if (step == 2 && c.run_seed == fail_seed) {
       fprintf(stderr, "fake_train: injected failure at step 2\n");
-      return 3;
+      rc = 3;
+      goto out;
     }
     if (c.checkpoint_every > 0 && step % c.checkpoint_every == 0) checkpoint(dir, step, bytes);
   }
   fclose(m);
+  m = NULL;
   if (step < c.train_steps) {
     checkpoint(dir, step, bytes);
     summary(dir, 0, step, 0);
     fprintf(stderr, "fake_train: stopped by signal %d at step %lld; checkpoint written\n", (int)stop, (long long)step);
-    return 0;
+    goto out;
   }
   checkpoint(dir, step, bytes);
   summary(dir, 1, step, acc);
   fprintf(stderr, "fake_train: finished %lld steps\n", (long long)step);
-  free(mp);
+out:
+  if (m) fclose(m);
+  free(mp), free(ck);
   rlvr_config_free(&c);
-  return 0;
+  return rc;
 }
