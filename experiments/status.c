@@ -27,7 +27,7 @@ static void explain(rlvr_sweep_view *v, int slurm) {
   v->why[0] = '\0';
   if (st->state == RLVR_RUN_DONE) {
     v->shown = RLVR_RUN_DONE;
-    snprintf(v->why, sizeof v->why, "exit status 0 after %.0f s%s", secs, st->resumed ? " (resumed)" : "");
+    snprintf(v->why, sizeof v->why, "exit status 0 after %.1f s%s", secs, st->resumed ? " (resumed)" : "");
     return;
   }
   if (slurm && v->slurm.state[0]) {
@@ -61,14 +61,14 @@ static void explain(rlvr_sweep_view *v, int slurm) {
   case RLVR_RUN_FAILED:
     v->shown = RLVR_RUN_FAILED;
     if (st->signal)
-      snprintf(v->why, sizeof v->why, "killed by SIG%s after %.0f s: %s", sig_name(st->signal), secs,
+      snprintf(v->why, sizeof v->why, "killed by SIG%s after %.1f s: %s", sig_name(st->signal), secs,
                last_line(st->log_tail));
     else
-      snprintf(v->why, sizeof v->why, "exit status %d after %.0f s: %s", st->exit_code, secs, last_line(st->log_tail));
+      snprintf(v->why, sizeof v->why, "exit status %d after %.1f s: %s", st->exit_code, secs, last_line(st->log_tail));
     break;
   case RLVR_RUN_STOPPED:
     v->shown = RLVR_RUN_STOPPED;
-    snprintf(v->why, sizeof v->why, "stopped by SIG%s after %.0f s (resumable)%s%s", sig_name(st->stop_signal), secs,
+    snprintf(v->why, sizeof v->why, "stopped by SIG%s after %.1f s (resumable)%s%s", sig_name(st->stop_signal), secs,
              v->slurm.final[0] ? "; sacct: " : "", v->slurm.final);
     break;
   default: break;
