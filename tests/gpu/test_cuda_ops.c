@@ -1,0 +1,674 @@
+/* test_cuda_ops.c — every CUDA kernel of model/cuda/ops.h against the CPU
+ * reference (model/kernels.h, optim.h, sampler.h), on random inputs with
+ * shapes that are not multiples of the kernels' block sizes (32-lane warps,
+ * 8-row blocks, 256/512/1024-thread blocks, 128-row chunks, 8-bit radix).
+ *
+ * bf16 runs: the inputs are rounded to bf16 on the host first, so the CPU
+ * reference computes in float32 on exactly the values the GPU reads; the
+ * GPU then differs only by its float32 summation order and the final
+ * rounding of a bf16 output (half an ulp: 2^-8 relative = 3.9e-3). Each
+ * tolerance below says which of these it covers.
+ *
+ * Exits 77 (ctest: skipped) when there is no CUDA device.
+ * Status: compiled, not yet run on a GPU. */
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "model/cuda/device.h"
+#include "model/cuda/ops.h"
+#include "model/cuda/runtime.h"
+#include "model/forward.h"
+#include "model/kernels.h"
+#include "model/logprob.h"
+#include "model/optim.h"
+#include "model/sampler.h"
+#include "testing.h"
+
+#define CK(call)                                                                                   \
+  do {                                                                                             \
+    cudaError_t e_ = (call);                                                                       \
+    if (e_ != cudaSuccess) {                                                                       \
+      fprintf(stderr, "CUDA error %s in %s at %s:%d\n", cudaGetErrorString(e_), #call, __FILE__, __LINE__); \
+      exit(1);                                                                                     \
+    }                                                                                              \
+  } while (0)
+
+/* bf16 output rounding (half an ulp, 2^-8 relative) plus a little. */
+#define BF16_RTOL 5e-3
+
+static rlvr_cuda_context ctx;
+
+static void *dmalloc(size_t bytes) {
+  void *p = NULL;
+  CK(cudaMalloc(&p, bytes ? bytes : 1));
+  return p;
+}
+
+static float *hmalloc(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
+
+static void fill(float *x, size_t n, rlvr_rng *r, float scale) {
+  for (size_t i = 0; i < n; i++) x[i] = scale * rlvr_rng_normal(r);
+}
+
+/* Rounds in place when dt is bf16, so the CPU sees what the GPU reads. */
+static void quantize(float *x, size_t n, rlvr_dtype dt) {
+  if (dt == RLVR_DTYPE_BF16)
+    for (size_t i = 0; i < n; i++) x[i] = rlvr_bf16_round(x[i]);
+}
+
+/* A device copy of host floats in dtype dt (after quantize). */
+static void *to_dev(const float *x, size_t n, rlvr_dtype dt) {
+  void *d = dmalloc(n * rlvr_dtype_size(dt));
+  rlvr_cuda_upload(d, dt, x, n, ctx.stream);
+  return d;
+}
+
+static void *to_dev_int(const int *x, size_t n) {
+  void *d = dmalloc(n * sizeof(int));
+  CK(cudaMemcpy(d, x, n * sizeof(int), cudaMemcpyHostToDevice));
+  return d;
+}
+
+static void from_dev(float *x, const void *d, size_t n, rlvr_dtype dt) {
+  CK(cudaStreamSynchronize(ctx.stream));
+  rlvr_cuda_download(x, d, dt, n, ctx.stream);
+}
+
+static const char *dtname(rlvr_dtype dt) { return dt == RLVR_DTYPE_BF16 ? "bf16" : "f32"; }
+
+/* ------------------------------------------------------------------------ */
+
+static void test_params_roundtrip(void) {
+  rlvr_model_config c = {0};
+  c.arch = RLVR_ARCH_QWEN2;
+  c.vocab_size = 97, c.hidden_size = 40, c.intermediate_size = 72, c.num_layers = 2;
+  c.num_heads = 4, c.num_kv_heads = 2, c.head_dim = 10, c.max_position = 64;
+  c.rope_theta = 10000, c.rms_eps = 1e-6, c.attn_bias = 1;
+  rlvr_model m;
+  rlvr_model_init_random(&m, &c, 7);
+  rlvr_rng r;
+  rlvr_rng_seed(&r, 3);
+  fill(m.params_memory, m.num_params, &r, 1.0f); /* every value distinct, biases too */
+  rlvr_cuda_params dp;
+  rlvr_cuda_params_build(&dp, &m, 1);
+  rlvr_cuda_params_upload(&dp, m.params_memory, ctx.stream);
+  float *back = hmalloc(m.num_params), *b16 = hmalloc(m.num_params), *want16 = hmalloc(m.num_params);
+  rlvr_cuda_params_download(&dp, back, ctx.stream);
+  CHECK_CLOSE("params f32 upload/download (exact)", back, m.params_memory, m.num_params, 0, 0);
+  rlvr_cuda_download(b16, dp.bf16, RLVR_DTYPE_BF16, m.num_params, ctx.stream);
+  for (size_t i = 0; i < m.num_params; i++) want16[i] = rlvr_bf16_round(m.params_memory[i]);
+  /* The device's __float2bfloat16_rn and the host's rounding are both
+   * round-to-nearest-even: exactly equal. */
+  CHECK_CLOSE("params bf16 copy == host rounding (exact)", b16, want16, m.num_params, 0, 0);
+  /* Named pointers land where the host's do. */
+  CHECK(dp.p.wk - dp.f32 == m.params.wk - m.params_memory);
+  CHECK(dp.p.final_norm - dp.f32 == m.params.final_norm - m.params_memory);
+  CHECK(rlvr_cuda_params_bf16_at(&dp, dp.p.w_up) - dp.bf16 == m.params.w_up - m.params_memory);
+  rlvr_cuda_params_free(&dp);
+  rlvr_cuda_params_free(&dp); /* twice: free accepts a freed object */
+  rlvr_model_free(&m);
+  free(back), free(b16), free(want16);
+}
+
+static void test_linear(int M, int N, int K, int with_bias, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(M * 7919 + N * 31 + K) + (uint64_t)dt);
+  const size_t nx = (size_t)M * K, nw = (size_t)N * K, ny = (size_t)M * N;
+  float *X = hmalloc(nx), *W = hmalloc(nw), *b = hmalloc(N), *Y = hmalloc(ny), *Yr = hmalloc(ny);
+  fill(X, nx, &r, 1), fill(W, nw, &r, 1.0f / sqrtf((float)K)), fill(b, N, &r, 1);
+  quantize(X, nx, dt), quantize(W, nw, dt), quantize(b, N, dt);
+  float *scratch = hmalloc(rlvr_linear_scratch(M, K));
+  rlvr_linear_forward(Yr, X, W, with_bias ? b : NULL, M, N, K, scratch);
+  void *dX = to_dev(X, nx, dt), *dW = to_dev(W, nw, dt), *db = to_dev(b, N, dt), *dYd = dmalloc(ny * rlvr_dtype_size(dt));
+  rlvr_cuda_linear_forward(&ctx, dYd, dX, dW, with_bias ? db : NULL, M, N, K, dt);
+  from_dev(Y, dYd, ny, dt);
+  char what[128];
+  snprintf(what, sizeof what, "linear forward %s M=%d N=%d K=%d bias=%d", dtname(dt), M, N, K, with_bias);
+  /* f32: both sides accumulate K products of O(1/sqrt K) in float32 in
+   * different orders: a few sqrt(K) ulp of O(1). bf16: plus the output's
+   * rounding. */
+  if (dt == RLVR_DTYPE_F32) CHECK_CLOSE(what, Y, Yr, ny, 4e-6 * sqrt((double)K), 1e-5);
+  else CHECK_CLOSE(what, Y, Yr, ny, 4e-6 * sqrt((double)K), BF16_RTOL);
+
+  /* dX = dY W (+= onto 0.5), dW += dY^T X (onto -1), db += colsum dY (onto 0.25) */
+  float *dy = hmalloc(ny), *dx = hmalloc(nx), *dxr = hmalloc(nx), *dw = hmalloc(nw), *dwr = hmalloc(nw);
+  float *dbh = hmalloc(N), *dbr = hmalloc(N);
+  fill(dy, ny, &r, 1), quantize(dy, ny, dt);
+  for (size_t i = 0; i < nx; i++) dxr[i] = 0.5f;
+  for (size_t i = 0; i < nw; i++) dwr[i] = -1.0f;
+  for (int i = 0; i < N; i++) dbr[i] = 0.25f;
+  void *ddY = to_dev(dy, ny, dt), *ddX = to_dev(dxr, nx, dt);
+  float *ddW = to_dev(dwr, nw, RLVR_DTYPE_F32), *ddb = to_dev(dbr, N, RLVR_DTYPE_F32);
+  float *cs = dmalloc(rlvr_cuda_colsum_scratch(M, N) * sizeof(float));
+  rlvr_linear_backward_x(dxr, dy, W, M, N, K, 1);
+  rlvr_linear_backward_w(dwr, dbr, dy, X, M, N, K);
+  rlvr_cuda_linear_backward_x(&ctx, ddX, ddY, dW, M, N, K, 1, dt);
+  rlvr_cuda_linear_backward_w(&ctx, ddW, ddb, cs, ddY, dX, M, N, K, dt);
+  from_dev(dx, ddX, nx, dt), from_dev(dw, ddW, nw, RLVR_DTYPE_F32), from_dev(dbh, ddb, N, RLVR_DTYPE_F32);
+  snprintf(what, sizeof what, "linear dX %s M=%d N=%d K=%d", dtname(dt), M, N, K);
+  /* N products of O(1/sqrt K) ~ sqrt(N/K) terms; bf16 rounds the output */
+  CHECK_CLOSE(what, dx, dxr, nx, 4e-6 * sqrt((double)N), dt == RLVR_DTYPE_F32 ? 1e-5 : BF16_RTOL);
+  snprintf(what, sizeof what, "linear dW %s M=%d N=%d K=%d (f32 out)", dtname(dt), M, N, K);
+  /* M products of O(1) terms, float32 output for both dtypes */
+  CHECK_CLOSE(what, dw, dwr, nw, 4e-6 * sqrt((double)M) * 4, 1e-5);
+  snprintf(what, sizeof what, "linear db %s M=%d N=%d", dtname(dt), M, N);
+  CHECK_CLOSE(what, dbh, dbr, N, 4e-6 * sqrt((double)M) * 4, 1e-5);
+  cudaFree(dX), cudaFree(dW), cudaFree(db), cudaFree(dYd), cudaFree(ddY), cudaFree(ddX), cudaFree(ddW), cudaFree(ddb);
+  cudaFree(cs);
+  free(X), free(W), free(b), free(Y), free(Yr), free(scratch), free(dy), free(dx), free(dxr), free(dw), free(dwr);
+  free(dbh), free(dbr);
+}
+
+static void test_rmsnorm(int N, int C, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(N * 131 + C) + (uint64_t)dt);
+  const size_t n = (size_t)N * C;
+  const float eps = 1e-6f;
+  float *x = hmalloc(n), *w = hmalloc(C), *y = hmalloc(n), *yr = hmalloc(n), *rs = hmalloc(N), *rsr = hmalloc(N);
+  fill(x, n, &r, 2), fill(w, C, &r, 1);
+  quantize(x, n, dt), quantize(w, C, dt);
+  rlvr_rmsnorm_forward(yr, rsr, x, w, N, C, eps);
+  void *dx = to_dev(x, n, dt), *dw = to_dev(w, C, dt), *dy = dmalloc(n * rlvr_dtype_size(dt));
+  float *drs = dmalloc(N * sizeof(float));
+  rlvr_cuda_rmsnorm_forward(dy, drs, dx, dw, N, C, eps, dt, ctx.stream);
+  from_dev(y, dy, n, dt), from_dev(rs, drs, N, RLVR_DTYPE_F32);
+  char what[128];
+  snprintf(what, sizeof what, "rmsnorm forward y %s N=%d C=%d", dtname(dt), N, C);
+  /* f32: sum of C squares in another order, ~1e-6 relative on rstd */
+  CHECK_CLOSE(what, y, yr, n, 1e-6, dt == RLVR_DTYPE_F32 ? 1e-5 : BF16_RTOL);
+  snprintf(what, sizeof what, "rmsnorm forward rstd %s N=%d C=%d", dtname(dt), N, C);
+  CHECK_CLOSE(what, rs, rsr, N, 0, 1e-5);
+
+  /* backward onto dx0 (quantized) and dw0 = 0.5 */
+  float *g = hmalloc(n), *dxh = hmalloc(n), *dxr = hmalloc(n), *dwh = hmalloc(C), *dwr = hmalloc(C);
+  fill(g, n, &r, 1), quantize(g, n, dt);
+  fill(dxr, n, &r, 1), quantize(dxr, n, dt);
+  for (int c = 0; c < C; c++) dwr[c] = 0.5f;
+  void *dg = to_dev(g, n, dt), *ddx = to_dev(dxr, n, dt);
+  float *ddw = to_dev(dwr, C, RLVR_DTYPE_F32);
+  /* both sides use the CPU's rstd, so only the backward is compared */
+  CK(cudaMemcpy(drs, rsr, N * sizeof(float), cudaMemcpyHostToDevice));
+  float *scratch = dmalloc(rlvr_cuda_rmsnorm_backward_scratch(N, C) * sizeof(float));
+  rlvr_rmsnorm_backward(dxr, dwr, g, x, w, rsr, N, C);
+  rlvr_cuda_rmsnorm_backward(ddx, ddw, scratch, dg, dx, dw, drs, N, C, dt, ctx.stream);
+  from_dev(dxh, ddx, n, dt), from_dev(dwh, ddw, C, RLVR_DTYPE_F32);
+  snprintf(what, sizeof what, "rmsnorm backward dx %s N=%d C=%d", dtname(dt), N, C);
+  CHECK_CLOSE(what, dxh, dxr, n, 1e-5, dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL);
+  snprintf(what, sizeof what, "rmsnorm backward dw %s N=%d C=%d (f32 out)", dtname(dt), N, C);
+  /* N terms of O(1) summed in other orders */
+  CHECK_CLOSE(what, dwh, dwr, C, 1e-6 * sqrt((double)N) * 4, 1e-5);
+  cudaFree(dx), cudaFree(dw), cudaFree(dy), cudaFree(drs), cudaFree(dg), cudaFree(ddx), cudaFree(ddw), cudaFree(scratch);
+  free(x), free(w), free(y), free(yr), free(rs), free(rsr), free(g), free(dxh), free(dxr), free(dwh), free(dwr);
+}
+
+static void test_rope(int N, int n_heads, int D, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(N * 17 + D) + (uint64_t)dt);
+  const int ld = n_heads * D + 6; /* rows wider than the heads: the stride is honoured */
+  const int max_pos = 300, half = D / 2;
+  const size_t n = (size_t)N * ld;
+  float *x = hmalloc(n), *xr = hmalloc(n), *got = hmalloc(n);
+  float *cs = hmalloc((size_t)max_pos * half), *sn = hmalloc((size_t)max_pos * half);
+  int *pos = malloc(sizeof(int) * N);
+  fill(x, n, &r, 1), quantize(x, n, dt);
+  for (int i = 0; i < N; i++) pos[i] = (int)rlvr_rng_below(&r, max_pos);
+  rlvr_rope_table(cs, sn, max_pos, D, 1e6);
+  memcpy(xr, x, n * sizeof(float));
+  void *dx = to_dev(x, n, dt);
+  float *dcs = to_dev(cs, (size_t)max_pos * half, RLVR_DTYPE_F32), *dsn = to_dev(sn, (size_t)max_pos * half, RLVR_DTYPE_F32);
+  int *dpos = to_dev_int(pos, N);
+  char what[128];
+  for (int inverse = 0; inverse <= 1; inverse++) {
+    rlvr_rope_apply(xr, N, ld, n_heads, D, pos, cs, sn, inverse);
+    if (!inverse) rlvr_cuda_rope_forward(dx, N, ld, n_heads, D, dpos, dcs, dsn, dt, ctx.stream);
+    else rlvr_cuda_rope_backward(dx, N, ld, n_heads, D, dpos, dcs, dsn, dt, ctx.stream);
+    from_dev(got, dx, n, dt);
+    if (dt == RLVR_DTYPE_BF16) quantize(xr, n, dt); /* the device stores each step in bf16 */
+    snprintf(what, sizeof what, "rope %s %s N=%d heads=%d D=%d", inverse ? "backward" : "forward", dtname(dt), N,
+             n_heads, D);
+    /* f32: the same float operations, explicitly rounded, on the same
+     * table: the CPU's bits. bf16: one rounding of the same float result
+     * (the reference was rounded the same way). */
+    CHECK_CLOSE(what, got, xr, n, 0, 0);
+  }
+  cudaFree(dx), cudaFree(dcs), cudaFree(dsn), cudaFree(dpos);
+  free(x), free(xr), free(got), free(cs), free(sn), free(pos);
+}
+
+static void test_swiglu_residual(size_t n, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, n + (uint64_t)dt);
+  float *g = hmalloc(n), *u = hmalloc(n), *da = hmalloc(n), *act = hmalloc(n), *actr = hmalloc(n);
+  float *dg = hmalloc(n), *dgr = hmalloc(n), *du = hmalloc(n), *dur = hmalloc(n);
+  fill(g, n, &r, 3), fill(u, n, &r, 1), fill(da, n, &r, 1);
+  quantize(g, n, dt), quantize(u, n, dt), quantize(da, n, dt);
+  void *dgate = to_dev(g, n, dt), *dup = to_dev(u, n, dt), *ddact = to_dev(da, n, dt);
+  void *dact = dmalloc(n * rlvr_dtype_size(dt)), *ddg = dmalloc(n * rlvr_dtype_size(dt)), *ddu = dmalloc(n * rlvr_dtype_size(dt));
+  rlvr_swiglu_forward(actr, g, u, n);
+  rlvr_swiglu_backward(dgr, dur, da, g, u, n);
+  rlvr_cuda_swiglu_forward(dact, dgate, dup, n, dt, ctx.stream);
+  rlvr_cuda_swiglu_backward(ddg, ddu, ddact, dgate, dup, n, dt, ctx.stream);
+  from_dev(act, dact, n, dt), from_dev(dg, ddg, n, dt), from_dev(du, ddu, n, dt);
+  char what[128];
+  /* f32: CUDA's expf against the CPU's polynomial, each within ~2 ulp */
+  const double rt = dt == RLVR_DTYPE_F32 ? 2e-6 : BF16_RTOL;
+  snprintf(what, sizeof what, "swiglu forward %s n=%zu", dtname(dt), n);
+  CHECK_CLOSE(what, act, actr, n, 1e-7, rt);
+  snprintf(what, sizeof what, "swiglu backward dgate %s n=%zu", dtname(dt), n);
+  CHECK_CLOSE(what, dg, dgr, n, 1e-7, rt);
+  snprintf(what, sizeof what, "swiglu backward dup %s n=%zu", dtname(dt), n);
+  CHECK_CLOSE(what, du, dur, n, 1e-7, rt);
+
+  /* residual: out = a + b in place over a; one float addition, then (bf16)
+   * one rounding of it: exactly the host's result rounded the same way */
+  for (size_t i = 0; i < n; i++) actr[i] = g[i] + u[i];
+  quantize(actr, n, dt);
+  rlvr_cuda_residual_forward(dgate, dgate, dup, n, dt, ctx.stream);
+  from_dev(act, dgate, n, dt);
+  snprintf(what, sizeof what, "residual %s n=%zu (exact)", dtname(dt), n);
+  CHECK_CLOSE(what, act, actr, n, 0, 0);
+  cudaFree(dgate), cudaFree(dup), cudaFree(ddact), cudaFree(dact), cudaFree(ddg), cudaFree(ddu);
+  free(g), free(u), free(da), free(act), free(actr), free(dg), free(dgr), free(du), free(dur);
+}
+
+static void test_logsoftmax(int N, int V, float temperature, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(N * 7 + V) + (uint64_t)dt + (uint64_t)(temperature * 100));
+  const size_t n = (size_t)N * V;
+  float *z = hmalloc(n), *s = hmalloc(V), *scratch = hmalloc(V);
+  int *tgt = malloc(sizeof(int) * N);
+  float *w = hmalloc(N), *u = hmalloc(N);
+  fill(z, n, &r, 4), quantize(z, n, dt);
+  for (int i = 0; i < N; i++) {
+    tgt[i] = i % 5 == 4 ? -1 : (int)rlvr_rng_below(&r, V);
+    w[i] = rlvr_rng_normal(&r), u[i] = 0.3f * rlvr_rng_normal(&r);
+  }
+  /* A very unlikely token in row 0. Not -inf: the CPU's clamped exp gives
+   * such a token e^-87 and then an infinite entropy term (e^-87 * -inf); the
+   * GPU kernels treat -inf as probability 0. */
+  z[3] = -1e4f;
+  /* CPU: forward.c's per-row sequence, backward.c's */
+  float *lse_r = hmalloc(N), *ent_r = hmalloc(N), *lp_r = hmalloc(N), *dz_r = hmalloc(n);
+  for (int i = 0; i < N; i++) {
+    memcpy(s, z + (size_t)i * V, sizeof(float) * V);
+    rlvr_logits_temperature(s, V, temperature);
+    rlvr_logsoftmax_row(s, V, &lse_r[i], &ent_r[i], scratch);
+    lp_r[i] = tgt[i] >= 0 ? s[tgt[i]] - lse_r[i] : 0.0f;
+    rlvr_logsoftmax_row_backward(s, V, lse_r[i], ent_r[i], tgt[i], tgt[i] >= 0 ? w[i] : 0.0f, u[i]);
+    rlvr_logits_temperature(s, V, temperature);
+    memcpy(dz_r + (size_t)i * V, s, sizeof(float) * V);
+  }
+  void *dz = to_dev(z, n, dt);
+  int *dt_ = to_dev_int(tgt, N);
+  float *dw = to_dev(w, N, RLVR_DTYPE_F32), *du = to_dev(u, N, RLVR_DTYPE_F32);
+  float *dlse = dmalloc(N * 4), *dent = dmalloc(N * 4), *dlp = dmalloc(N * 4);
+  rlvr_cuda_logsoftmax_forward(dlse, dent, dlp, dz, dt_, N, V, temperature, dt, ctx.stream);
+  float *lse = hmalloc(N), *ent = hmalloc(N), *lp = hmalloc(N), *lse2 = hmalloc(N), *g = hmalloc(n);
+  from_dev(lse, dlse, N, RLVR_DTYPE_F32), from_dev(ent, dent, N, RLVR_DTYPE_F32), from_dev(lp, dlp, N, RLVR_DTYPE_F32);
+  char what[128];
+  /* All float32 on the same (bf16-exact) logits: the online merges and
+   * another summation order cost a few ulp of values up to ~20. */
+  snprintf(what, sizeof what, "logsoftmax lse %s N=%d V=%d T=%g", dtname(dt), N, V, temperature);
+  CHECK_CLOSE(what, lse, lse_r, N, 2e-5, 1e-5);
+  snprintf(what, sizeof what, "logsoftmax entropy %s N=%d V=%d T=%g", dtname(dt), N, V, temperature);
+  CHECK_CLOSE(what, ent, ent_r, N, 2e-5, 1e-5);
+  snprintf(what, sizeof what, "logsoftmax logprob %s N=%d V=%d T=%g", dtname(dt), N, V, temperature);
+  CHECK_CLOSE(what, lp, lp_r, N, 2e-5, 1e-5);
+  /* deterministic: a second run gives the same bits */
+  rlvr_cuda_logsoftmax_forward(dlse, NULL, NULL, dz, NULL, N, V, temperature, dt, ctx.stream);
+  from_dev(lse2, dlse, N, RLVR_DTYPE_F32);
+  CHECK_MSG(memcmp(lse, lse2, N * sizeof(float)) == 0, "logsoftmax: two runs differ");
+  /* backward with the CPU's lse/entropy (so only the backward is compared), in place */
+  CK(cudaMemcpy(dlse, lse_r, N * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(dent, ent_r, N * 4, cudaMemcpyHostToDevice));
+  rlvr_cuda_logsoftmax_backward(dz, dz, dlse, dent, dt_, dw, du, N, V, temperature, dt, ctx.stream);
+  from_dev(g, dz, n, dt);
+  snprintf(what, sizeof what, "logsoftmax backward %s N=%d V=%d T=%g", dtname(dt), N, V, temperature);
+  /* p = e^(s - lse) by CUDA's expf vs the CPU's polynomial: ~1e-6 relative
+   * of terms |w| p, |u| p |lp + H| <= ~10 */
+  CHECK_CLOSE(what, g, dz_r, n, 1e-6, dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL);
+  cudaFree(dz), cudaFree(dt_), cudaFree(dw), cudaFree(du), cudaFree(dlse), cudaFree(dent), cudaFree(dlp);
+  free(z), free(s), free(scratch), free(tgt), free(w), free(u), free(lse_r), free(ent_r), free(lp_r), free(dz_r);
+  free(lse), free(ent), free(lp), free(lse2), free(g);
+}
+
+static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(B * 1000 + H * 10 + D) + (uint64_t)dt);
+  int *off = malloc(sizeof(int) * B), N = 0, max_len = 0;
+  for (int b = 0; b < B; b++) {
+    off[b] = N;
+    N += lens[b];
+    if (lens[b] > max_len) max_len = lens[b];
+  }
+  const int HD = H * D, KD = KVH * D;
+  int *pos = malloc(sizeof(int) * N), *row_seq = malloc(sizeof(int) * N);
+  size_t *col = malloc(sizeof(size_t) * N);
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < lens[b]; t++) pos[off[b] + t] = t, row_seq[off[b] + t] = b, col[off[b] + t] = (size_t)off[b];
+  float *q = hmalloc((size_t)N * HD), *k = hmalloc((size_t)N * KD), *v = hmalloc((size_t)N * KD);
+  float *dout = hmalloc((size_t)N * HD);
+  fill(q, (size_t)N * HD, &r, 1), fill(k, (size_t)N * KD, &r, 1), fill(v, (size_t)N * KD, &r, 1);
+  fill(dout, (size_t)N * HD, &r, 1);
+  quantize(q, (size_t)N * HD, dt), quantize(k, (size_t)N * KD, dt), quantize(v, (size_t)N * KD, dt);
+  quantize(dout, (size_t)N * HD, dt);
+  /* CPU: key rows as the store (kt NULL), ld = N columns */
+  float *out_r = hmalloc((size_t)N * HD), *lse_r = hmalloc((size_t)N * H);
+  float *scr = hmalloc((size_t)omp_get_max_threads() * rlvr_attention_scratch(max_len, D));
+  const rlvr_kv_view kv = {NULL, k, v, (size_t)N, KD};
+  rlvr_attention_forward(out_r, lse_r, q, &kv, N, pos, col, H, KVH, D, max_len, scr);
+  float *kt = hmalloc((size_t)N * KD), *vt = hmalloc((size_t)N * KD);
+  for (int i = 0; i < N; i++)
+    for (int c = 0; c < KD; c++) kt[(size_t)c * N + i] = k[(size_t)i * KD + c], vt[(size_t)c * N + i] = v[(size_t)i * KD + c];
+  float *dq_r = hmalloc((size_t)N * HD), *dk_r = hmalloc((size_t)N * KD), *dv_r = hmalloc((size_t)N * KD);
+
+  void *dq_ = to_dev(q, (size_t)N * HD, dt), *dk_ = to_dev(k, (size_t)N * KD, dt), *dv_ = to_dev(v, (size_t)N * KD, dt);
+  void *ddout = to_dev(dout, (size_t)N * HD, dt), *dout_ = dmalloc((size_t)N * HD * rlvr_dtype_size(dt));
+  float *dlse = dmalloc((size_t)N * H * 4), *ddelta = dmalloc((size_t)N * H * 4);
+  int *drs = to_dev_int(row_seq, N), *doff = to_dev_int(off, B), *dlen = to_dev_int(lens, B);
+  rlvr_cuda_attention_forward(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
+  float *out = hmalloc((size_t)N * HD), *lse = hmalloc((size_t)N * H);
+  from_dev(out, dout_, (size_t)N * HD, dt), from_dev(lse, dlse, (size_t)N * H, RLVR_DTYPE_F32);
+  char what[160];
+  snprintf(what, sizeof what, "attention forward out %s B=%d N=%d H=%d KVH=%d D=%d", dtname(dt), B, N, H, KVH, D);
+  /* averages of O(1) values with float32 weights summed in other orders */
+  CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL);
+  snprintf(what, sizeof what, "attention forward lse %s", dtname(dt));
+  CHECK_CLOSE(what, lse, lse_r, (size_t)N * H, 1e-5, 1e-5);
+
+  /* backward from the CPU's out (rounded as a bf16 forward would store it)
+   * and lse on both sides, so only the backward is compared */
+  quantize(out_r, (size_t)N * HD, dt);
+  rlvr_attention_backward(dq_r, dk_r, dv_r, dout, q, k, kt, vt, (size_t)N, out_r, lse_r, B, off, lens, H, KVH, D,
+                          max_len, scr);
+  void *dgq = dmalloc((size_t)N * HD * rlvr_dtype_size(dt)), *dgk = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
+  void *dgv = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
+  rlvr_cuda_upload(dout_, dt, out_r, (size_t)N * HD, ctx.stream);
+  CK(cudaMemcpy(dlse, lse_r, (size_t)N * H * 4, cudaMemcpyHostToDevice));
+  rlvr_cuda_attention_backward(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen, N, H, KVH, D,
+                               dt, ctx.stream);
+  float *gq = hmalloc((size_t)N * HD), *gk = hmalloc((size_t)N * KD), *gv = hmalloc((size_t)N * KD);
+  from_dev(gq, dgq, (size_t)N * HD, dt), from_dev(gk, dgk, (size_t)N * KD, dt), from_dev(gv, dgv, (size_t)N * KD, dt);
+  /* sums over up to max_len keys (and G heads for dk, dv) of O(1) terms */
+  const double at = 2e-6 * sqrt((double)max_len * (H / KVH)) * 4, rt = dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL;
+  snprintf(what, sizeof what, "attention backward dq %s", dtname(dt));
+  CHECK_CLOSE(what, gq, dq_r, (size_t)N * HD, at, rt);
+  snprintf(what, sizeof what, "attention backward dk %s", dtname(dt));
+  CHECK_CLOSE(what, gk, dk_r, (size_t)N * KD, at, rt);
+  snprintf(what, sizeof what, "attention backward dv %s", dtname(dt));
+  CHECK_CLOSE(what, gv, dv_r, (size_t)N * KD, at, rt);
+  cudaFree(dq_), cudaFree(dk_), cudaFree(dv_), cudaFree(ddout), cudaFree(dout_), cudaFree(dlse), cudaFree(ddelta);
+  cudaFree(drs), cudaFree(doff), cudaFree(dlen), cudaFree(dgq), cudaFree(dgk), cudaFree(dgv);
+  free(off), free(pos), free(row_seq), free(col), free(q), free(k), free(v), free(dout), free(out_r), free(lse_r);
+  free(scr), free(kt), free(vt), free(dq_r), free(dk_r), free(dv_r), free(out), free(lse), free(gq), free(gk), free(gv);
+}
+
+static void test_optimizer(void) {
+  rlvr_model_config c = {0};
+  c.arch = RLVR_ARCH_QWEN3;
+  c.vocab_size = 1001, c.hidden_size = 72, c.intermediate_size = 200, c.num_layers = 3;
+  c.num_heads = 6, c.num_kv_heads = 2, c.head_dim = 16, c.max_position = 64;
+  c.rope_theta = 10000, c.rms_eps = 1e-6, c.qk_norm = 1, c.tie_embeddings = 1;
+  rlvr_model m;
+  rlvr_model_init_random(&m, &c, 11);
+  const size_t n = m.num_params;
+  rlvr_rng r;
+  rlvr_rng_seed(&r, 5);
+  float *grads = hmalloc(n), *g2 = hmalloc(n);
+  fill(grads, n, &r, 0.05f);
+  rlvr_cuda_params dp;
+  rlvr_cuda_params_build(&dp, &m, 1);
+  rlvr_cuda_params_upload(&dp, m.params_memory, ctx.stream);
+  float *dg = to_dev(grads, n, RLVR_DTYPE_F32), *dm = dmalloc(n * 4), *dv = dmalloc(n * 4);
+  CK(cudaMemset(dm, 0, n * 4));
+  CK(cudaMemset(dv, 0, n * 4));
+  double *dnorm = dmalloc(sizeof(double)), *partials = dmalloc(RLVR_CUDA_NORM_BLOCKS * sizeof(double));
+  float *dscale = dmalloc(sizeof(float));
+  rlvr_adamw opt;
+  rlvr_adamw_build(&opt, &m);
+  rlvr_adamw_config cfg = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f, .decay_1d = 0};
+  const double max_norm = 1.0; /* below the norm of these gradients: clipping happens */
+  for (int step = 1; step <= 3; step++) {
+    if (step == 3) cfg.lr = 3e-4f, cfg.decay_1d = 1; /* a schedule and the other grouping */
+    memcpy(g2, grads, n * sizeof(float));
+    const double norm_r = rlvr_clip_grad_norm(g2, n, max_norm);
+    rlvr_adamw_step(&opt, &cfg, m.params_memory, g2);
+    rlvr_cuda_grad_norm(dnorm, dscale, partials, dg, n, max_norm, ctx.stream);
+    rlvr_cuda_adamw_step(dp.f32, dp.bf16, dg, dm, dv, dscale, m.tensors, m.num_tensors, &cfg, step, ctx.stream);
+    double norm = 0;
+    float scale = 0;
+    CK(cudaStreamSynchronize(ctx.stream));
+    CK(cudaMemcpy(&norm, dnorm, sizeof norm, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(&scale, dscale, sizeof scale, cudaMemcpyDeviceToHost));
+    /* both sum float squares in double, in other orders: ~1e-15 relative */
+    CHECK_MSG(fabs(norm - norm_r) <= 1e-12 * norm_r, "grad norm %.17g, CPU %.17g", norm, norm_r);
+    const float scale_r = (float)(max_norm / (norm_r + 1e-6));
+    CHECK_MSG(fabsf(scale - scale_r) <= 1e-7f * scale_r, "clip scale %.9g, CPU %.9g", scale, scale_r);
+    printf("ok   grad norm step %d: %.12g (CPU %.12g), clip scale %.9g\n", step, norm, norm_r, scale);
+  }
+  float *p = hmalloc(n), *mm = hmalloc(n), *vv = hmalloc(n), *pb = hmalloc(n), *pbr = hmalloc(n);
+  rlvr_cuda_params_download(&dp, p, ctx.stream);
+  from_dev(mm, dm, n, RLVR_DTYPE_F32), from_dev(vv, dv, n, RLVR_DTYPE_F32);
+  rlvr_cuda_download(pb, dp.bf16, RLVR_DTYPE_BF16, n, ctx.stream);
+  size_t same = 0;
+  for (size_t i = 0; i < n; i++) same += memcmp(&p[i], &m.params_memory[i], sizeof(float)) == 0;
+  printf("     AdamW: %zu of %zu parameters bit-identical to the CPU\n", same, n);
+  /* The same explicitly rounded float operations on the same scalars: the
+   * CPU's bits expected; the tolerance allows an ulp should a scale factor
+   * (the clip coefficient) round differently. */
+  CHECK_CLOSE("adamw params (3 steps, clipped)", p, m.params_memory, n, 1e-7, 1e-6);
+  CHECK_CLOSE("adamw m", mm, opt.m, n, 1e-9, 1e-6);
+  CHECK_CLOSE("adamw v", vv, opt.v, n, 1e-12, 1e-6);
+  for (size_t i = 0; i < n; i++) pbr[i] = rlvr_bf16_round(p[i]);
+  CHECK_CLOSE("adamw bf16 copy == rounding of its f32 params (exact)", pb, pbr, n, 0, 0);
+
+  /* rlvr_cuda_scale applies the factor as clip_grad_norm_ does */
+  memcpy(g2, grads, n * sizeof(float));
+  rlvr_clip_grad_norm(g2, n, max_norm);
+  rlvr_cuda_grad_norm(dnorm, dscale, partials, dg, n, max_norm, ctx.stream);
+  rlvr_cuda_scale(dg, n, dscale, ctx.stream);
+  from_dev(p, dg, n, RLVR_DTYPE_F32);
+  CHECK_CLOSE("clip (scale by the device factor)", p, g2, n, 0, 1e-6);
+  rlvr_adamw_free(&opt);
+  rlvr_cuda_params_free(&dp);
+  rlvr_model_free(&m);
+  cudaFree(dg), cudaFree(dm), cudaFree(dv), cudaFree(dnorm), cudaFree(partials), cudaFree(dscale);
+  free(grads), free(g2), free(p), free(mm), free(vv), free(pb), free(pbr);
+}
+
+/* ---- sampling ---- */
+
+typedef struct {
+  double p;
+  float s;
+  int id;
+} cand;
+
+static int cand_cmp(const void *a, const void *b) {
+  const cand *x = a, *y = b;
+  if (x->s != y->s) return x->s > y->s ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+/* An independent reference in double: sorted candidates, top-k, top-p, the
+ * draw. Returns the token and, in *margin, how close (relative to the kept
+ * mass) u * kept or the top-p threshold came to a boundary: a token choice
+ * within ~1e-6 of a boundary may legitimately differ between float
+ * implementations. */
+static int ref_sample(const float *z, int V, const rlvr_sampling *p, double u, double *margin, cand *c) {
+  const float T = p->temperature > 0 ? p->temperature : 1.0f;
+  double mx = -INFINITY, S = 0;
+  for (int i = 0; i < V; i++) {
+    c[i].s = z[i] / T, c[i].id = i;
+    if (c[i].s > mx) mx = c[i].s;
+  }
+  for (int i = 0; i < V; i++) S += (c[i].p = exp((double)c[i].s - mx));
+  for (int i = 0; i < V; i++) c[i].p /= S;
+  *margin = INFINITY;
+  if (p->temperature == 0) {
+    int best = 0;
+    for (int i = 1; i < V; i++)
+      if (z[i] > z[best]) best = i;
+    return best;
+  }
+  int n = V;
+  const int sorted = p->top_k > 0 || p->top_p < 1.0f;
+  if (sorted) qsort(c, V, sizeof *c, cand_cmp);
+  if (p->top_k > 0 && p->top_k < n) n = p->top_k;
+  double kept = 0;
+  for (int i = 0; i < n; i++) kept += c[i].p;
+  if (p->top_p < 1.0f) {
+    double cum = 0;
+    int m = 0;
+    while (m < n) {
+      cum += c[m++].p;
+      const double d = fabs(cum / kept - p->top_p);
+      if (d < *margin) *margin = d;
+      if (cum / kept >= p->top_p) break;
+    }
+    n = m, kept = cum;
+  }
+  const double target = u * kept;
+  double cum = 0;
+  int tok = c[n - 1].id;
+  for (int i = 0; i < n; i++) {
+    cum += c[i].p;
+    const double d = fabs(cum - target) / kept;
+    if (d < *margin) *margin = d;
+    if (target < cum) {
+      tok = c[i].id;
+      break;
+    }
+  }
+  return tok;
+}
+
+static void test_sample(int B, int V, rlvr_dtype dt) {
+  const rlvr_sampling settings[] = {
+      {1.0f, 0, 1.0f},  {0.7f, 0, 1.0f},  {0.0f, 0, 1.0f},  {1.0f, 50, 1.0f}, {0.6f, 20, 0.8f},
+      {1.0f, 0, 0.9f},  {1.3f, 0, 0.5f},  {0.9f, 1, 1.0f},  {1.0f, V + 5, 1.0f}, {0.8f, 300, 0.95f},
+      {1.0f, 0, 0.01f},
+  };
+  const int ns = (int)(sizeof settings / sizeof settings[0]);
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(B * 100 + V) + (uint64_t)dt);
+  const size_t n = (size_t)B * V;
+  float *z = hmalloc(n);
+  fill(z, n, &r, 3), quantize(z, n, dt);
+  for (int b = 0; b < B; b += 4) z[(size_t)b * V + 1] = -INFINITY; /* masked tokens */
+  rlvr_sampling *ps = malloc(sizeof *ps * B);
+  double *u = malloc(sizeof(double) * B);
+  uint64_t *seeds = malloc(sizeof(uint64_t) * B);
+  for (int b = 0; b < B; b++) {
+    ps[b] = settings[b % ns];
+    seeds[b] = 1000 + (uint64_t)b;
+    rlvr_rng rb;
+    rlvr_rng_seed(&rb, seeds[b]);
+    u[b] = rlvr_rng_double(&rb); /* the one draw the CPU sampler makes */
+  }
+  void *dz = to_dev(z, n, dt);
+  rlvr_sampling *dps = dmalloc(sizeof *ps * B);
+  double *du = dmalloc(sizeof(double) * B);
+  int *dtok = dmalloc(sizeof(int) * B);
+  float *dlp = dmalloc(sizeof(float) * B);
+  CK(cudaMemcpy(dps, ps, sizeof *ps * B, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(du, u, sizeof(double) * B, cudaMemcpyHostToDevice));
+  rlvr_cuda_sample(dtok, dlp, dz, B, V, dps, du, dt, ctx.stream);
+  int *tok = malloc(sizeof(int) * B), *tok2 = malloc(sizeof(int) * B);
+  float *lp = hmalloc(B);
+  CK(cudaStreamSynchronize(ctx.stream));
+  CK(cudaMemcpy(tok, dtok, sizeof(int) * B, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(lp, dlp, sizeof(float) * B, cudaMemcpyDeviceToHost));
+  rlvr_cuda_sample(dtok, NULL, dz, B, V, dps, du, dt, ctx.stream);
+  CK(cudaStreamSynchronize(ctx.stream));
+  CK(cudaMemcpy(tok2, dtok, sizeof(int) * B, cudaMemcpyDeviceToHost));
+  CHECK_MSG(memcmp(tok, tok2, sizeof(int) * B) == 0, "sampling: two runs differ");
+
+  rlvr_sampler sp;
+  rlvr_sampler_init(&sp, V);
+  cand *c = malloc(sizeof *c * V);
+  float *scratch = hmalloc(2 * (size_t)V);
+  int mismatches = 0, ambiguous = 0;
+  double max_lp = 0;
+  for (int b = 0; b < B; b++) {
+    const float *zr = z + (size_t)b * V;
+    rlvr_rng rb;
+    rlvr_rng_seed(&rb, seeds[b]);
+    float lp_cpu;
+    const int t_cpu = rlvr_sampler_sample(&sp, zr, &ps[b], &rb, &lp_cpu);
+    double margin;
+    const int t_ref = ref_sample(zr, V, &ps[b], u[b], &margin, c);
+    const int ok_range = tok[b] >= 0 && tok[b] < V;
+    CHECK_MSG(ok_range, "row %d: token %d outside 0..%d", b, tok[b], V - 1);
+    if (!ok_range) continue;
+    if (margin < 1e-6) {
+      ambiguous++;
+    } else if (tok[b] != t_cpu || tok[b] != t_ref) {
+      mismatches++;
+      fprintf(stderr, "row %d (T %g k %d p %g u %.6f): GPU %d, CPU %d, reference %d (margin %.2g)\n", b,
+              ps[b].temperature, ps[b].top_k, ps[b].top_p, u[b], tok[b], t_cpu, t_ref, margin);
+    }
+    /* the reported log-prob, for the GPU's own token, at the temperature */
+    const float want = rlvr_logprob_at_temperature(zr, V, tok[b], ps[b].temperature, scratch);
+    const double d = fabs((double)lp[b] - want);
+    if (d > max_lp) max_lp = d;
+    if (ps[b].top_k > 0 && ps[b].top_k < V && ps[b].temperature > 0) {
+      /* the token is among the k largest logits */
+      int larger = 0;
+      for (int i = 0; i < V; i++) larger += zr[i] > zr[tok[b]];
+      CHECK_MSG(larger < ps[b].top_k, "row %d: token %d has %d larger logits, top_k %d", b, tok[b], larger, ps[b].top_k);
+    }
+  }
+  printf("%s  sample %s B=%d V=%d: %d mismatches, %d within 1e-6 of a boundary (not compared); log-prob max |diff| %.3g\n",
+         mismatches ? "FAIL" : "ok  ", dtname(dt), B, V, mismatches, ambiguous, max_lp);
+  CHECK(mismatches == 0);
+  /* float32 softmax normalisers in other orders */
+  CHECK_MSG(max_lp <= 2e-5, "sample log-probs differ by %.3g", max_lp);
+  rlvr_sampler_free(&sp);
+  cudaFree(dz), cudaFree(dps), cudaFree(du), cudaFree(dtok), cudaFree(dlp);
+  free(z), free(ps), free(u), free(seeds), free(tok), free(tok2), free(lp), free(c), free(scratch);
+}
+
+int main(void) {
+  if (rlvr_cuda_device_count() == 0) {
+    printf("SKIP: no CUDA device\n");
+    return 77;
+  }
+  char desc[256];
+  rlvr_cuda_describe(0, desc, sizeof desc);
+  printf("device 0: %s\n", desc);
+  rlvr_cuda_context_build(&ctx, 0);
+
+  test_params_roundtrip();
+  const rlvr_dtype dts[2] = {RLVR_DTYPE_F32, RLVR_DTYPE_BF16};
+  for (int di = 0; di < 2; di++) {
+    const rlvr_dtype dt = dts[di];
+    test_linear(37, 91, 77, 1, dt);
+    test_linear(130, 200, 301, 0, dt);
+    test_linear(1, 33, 64, 1, dt);
+    test_rmsnorm(37, 901, dt);
+    test_rmsnorm(300, 64, dt); /* several dw chunks of 128 rows */
+    test_rmsnorm(5, 4099, dt);
+    test_rope(29, 3, 64, dt);
+    test_rope(7, 5, 18, dt);
+    test_swiglu_residual(100003, dt);
+    test_logsoftmax(9, 50257, 1.0f, dt);
+    test_logsoftmax(13, 1000, 0.7f, dt); /* V below the block size */
+    test_logsoftmax(3, 151936, 1.3f, dt);
+    const int lens1[] = {37, 1, 70, 12};
+    test_attention(4, lens1, 6, 2, 64, dt);
+    const int lens2[] = {33, 50};
+    test_attention(2, lens2, 4, 4, 40, dt); /* no GQA, D not a multiple of 32 */
+    test_sample(67, 3001, dt);
+    test_sample(11, 151936, dt);
+  }
+  test_optimizer();
+
+  rlvr_cuda_context_free(&ctx);
+  return test_done();
+}
