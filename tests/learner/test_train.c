@@ -9,7 +9,11 @@
  *   ctrl-c    SIGINT after step 3: exit 0 with a checkpoint and
  *             summary.json "finished": false; `--resume` finishes the run,
  *             the metrics again equal the straight run's, the evaluation of
- *             the starting model is not redone.
+ *             the starting model is not redone;
+ *   warm      no model.path, model.init = tiny (as the default run): a fresh
+ *             tiny model is warm-started with sft into RUN/sft/model, which
+ *             the GRPO stage and its workers use; summary.json has "sft" and
+ *             "grpo" accuracies.
  * Needs RLVR_BIN (set by ctest). */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
@@ -240,6 +244,36 @@ int main(void) {
   }
   CHECK(evals == 2); /* the starting model once, the trained model once */
   CHECK(same_metrics("straight", "ctrlc"));
+
+  printf("-- warm\n");
+  snprintf(path, sizeof path, "%s/warm.lua", root);
+  FILE *f = fopen(path, "w");
+  RLVR_CHECK(f);
+  fprintf(f,
+          "return {\n"
+          "  run = {dir = '%s/warm'},\n"
+          "  model = {init = 'tiny', init_layers = 1, init_hidden = 32, init_heads = 2, init_kv_heads = 2,\n"
+          "           init_intermediate = 64, init_max_position = 64},\n"
+          "  task = {source = 'columns', digits = 2, steps = 1, template = 'plain', heldout_size = 8},\n"
+          "  sft = {examples = 64, epochs = 1, batch_size = 16, warmup_steps = 1},\n"
+          "  sample = {temperature = 1.0, max_tokens = 16},\n"
+          "  train = {steps = 2, prompts_per_step = 4, group_size = 4, eval_size = 8},\n"
+          "  verify = {workers = 1},\n"
+          "}\n",
+          root);
+  fclose(f);
+  p = spawn_train("warm", 0);
+  CHECK(wait_exit(p, 120) == 0);
+  double sft = summary_accuracy("warm", "sft", NULL), grpo = summary_accuracy("warm", "grpo", &finished);
+  printf("warm: held-out accuracy sft %.3f, grpo %.3f, finished %d\n", sft, grpo, finished);
+  CHECK(sft >= 0 && grpo >= 0 && finished);
+  snprintf(path, sizeof path, "%s/warm/sft/model/config.json", root);
+  CHECK(rlvr_file_exists(path));
+  char *cfg = file_text("warm", "config.lua");
+  CHECK(cfg && strstr(cfg, "/warm/sft/model"));
+  free(cfg);
+  snprintf(metrics, sizeof metrics, "%s/warm/metrics.jsonl", root);
+  CHECK(count_lines(metrics) == 2);
 
   if (!test_failures && !getenv("RLVR_KEEP_TMP")) {
     char cmd[300];
