@@ -34,6 +34,33 @@
 
 enum { PATH_CAP = 4096 };
 
+/* One completion of the batch. */
+typedef struct {
+  const rlvr_ledger_group *g;
+  const rlvr_sample_rec *s;
+  int index; /* within its group */
+  int included; /* verifier ran: not an infrastructure failure */
+} row_ref;
+
+/* The step's buffers, allocated once at build for the largest step:
+ * R = prompts_per_step x G rows of at most sample.max_tokens completion
+ * tokens (the ledger refuses longer ones), micro-batches of micro_batch
+ * rows of at most max_position tokens. Tc below is the step's own width. */
+typedef struct {
+  int R, Tc;
+  row_ref *rows;
+  uint8_t *mask;   /* (R, Tc) counted tokens */
+  uint8_t *trunc;  /* (R) */
+  float *adv;      /* (R) */
+  float *lp_samp;  /* (R, Tc) the rollout's log-probs */
+  float *lp_old;   /* (R, Tc) recomputed in the first pass */
+  float *lp_ref;   /* (R, Tc) or NULL */
+  /* one micro-batch */
+  int *tokens, *targets, *lens; /* (mb, Tseq) (mb, Tseq) (mb) */
+  float *lp_full, *ent_full, *w_full; /* (mb, Tseq) */
+  float *lp_c, *dlp_c;                /* (mb, Tc) */
+} step_buf;
+
 struct rlvr_learner {
   const rlvr_config *cfg;
   rlvr_learner_env env;
@@ -65,6 +92,7 @@ struct rlvr_learner {
   rlvr_forward_state fs;
   int fs_seq; /* max_seq the forward state was built for; 0 = not built */
   float *grads;
+  step_buf sb; /* the step's buffers */
 
   int64_t step;        /* steps done = policy version */
   int64_t total_steps; /* train.steps */
@@ -91,6 +119,31 @@ struct rlvr_learner {
   double steps_time;   /* seconds of the steps this process ran, for the ETA */
   int64_t steps_run;   /* steps this process ran */
 };
+
+static void step_buf_build(step_buf *b, int R, int Tc, int MB, int seq, int with_ref) {
+  const size_t RT = (size_t)R * Tc, MS = (size_t)MB * seq;
+  b->rows = xcalloc((size_t)R, sizeof *b->rows);
+  b->mask = xcalloc(RT, 1);
+  b->trunc = xcalloc((size_t)R, 1);
+  b->adv = xcalloc((size_t)R, sizeof(float));
+  b->lp_samp = xcalloc(RT, sizeof(float));
+  b->lp_old = xcalloc(RT, sizeof(float));
+  b->lp_ref = with_ref ? xcalloc(RT, sizeof(float)) : NULL;
+  b->tokens = xmalloc(MS * sizeof(int));
+  b->targets = xmalloc(MS * sizeof(int));
+  b->lens = xmalloc((size_t)MB * sizeof(int));
+  b->lp_full = xmalloc(MS * sizeof(float));
+  b->ent_full = xmalloc(MS * sizeof(float));
+  b->w_full = xmalloc(MS * sizeof(float));
+  b->lp_c = xmalloc((size_t)MB * Tc * sizeof(float));
+  b->dlp_c = xmalloc((size_t)MB * Tc * sizeof(float));
+}
+
+static void step_buf_free(step_buf *b) {
+  free(b->rows), free(b->mask), free(b->trunc), free(b->adv), free(b->lp_samp), free(b->lp_old), free(b->lp_ref);
+  free(b->tokens), free(b->targets), free(b->lens), free(b->lp_full), free(b->ent_full), free(b->w_full);
+  free(b->lp_c), free(b->dlp_c);
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -264,6 +317,7 @@ void rlvr_learner_free(rlvr_learner *L) {
   rlvr_adamw_free(&L->opt);
   if (L->fs_seq) rlvr_forward_free(&L->fs);
   free(L->grads);
+  step_buf_free(&L->sb);
   free(L->wgroups);
   free(L->wissued);
   rlvr_jsonl_close(&L->metrics);
@@ -349,6 +403,8 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
   }
   rlvr_adamw_build(&L->opt, &L->model);
   L->grads = xmalloc_aligned(L->model.num_params * sizeof(float));
+  step_buf_build(&L->sb, (int)(cfg->train_prompts_per_step * cfg->train_group_size), (int)cfg->sample_max_tokens,
+                 L->micro_batch, L->model.cfg.max_position, L->have_ref);
   {
     int64_t max_seq = L->model.cfg.max_position;
     rlvr_ledger_config lc = {
@@ -503,13 +559,6 @@ int rlvr_learner_wanted(const rlvr_learner *L) {
 
 /* ---- the step ---- */
 
-/* One completion of the batch. */
-typedef struct {
-  const rlvr_ledger_group *g;
-  const rlvr_sample_rec *s;
-  int index; /* within its group */
-  int included; /* verifier ran: not an infrastructure failure */
-} row_ref;
 
 /* Running mean / min / max. */
 typedef struct {
@@ -542,27 +591,6 @@ static void add_num(cJSON *o, const char *key, double v) {
   else cJSON_AddNullToObject(o, key);
 }
 
-/* Buffers of one step, sized for its rows. */
-typedef struct {
-  int R, Tc;
-  row_ref *rows;
-  uint8_t *mask;   /* (R, Tc) counted tokens */
-  uint8_t *trunc;  /* (R) */
-  float *adv;      /* (R) */
-  float *lp_samp;  /* (R, Tc) the rollout's log-probs */
-  float *lp_old;   /* (R, Tc) recomputed in the first pass */
-  float *lp_ref;   /* (R, Tc) or NULL */
-  /* one micro-batch */
-  int *tokens, *targets, *lens; /* (mb, Tseq) (mb, Tseq) (mb) */
-  float *lp_full, *ent_full, *w_full; /* (mb, Tseq) */
-  float *lp_c, *dlp_c;                /* (mb, Tc) */
-} step_buf;
-
-static void step_buf_free(step_buf *b) {
-  free(b->rows), free(b->mask), free(b->trunc), free(b->adv), free(b->lp_samp), free(b->lp_old), free(b->lp_ref);
-  free(b->tokens), free(b->targets), free(b->lens), free(b->lp_full), free(b->ent_full), free(b->w_full);
-  free(b->lp_c), free(b->dlp_c);
-}
 
 /* Lays micro-batch rows [r0, r0+B) out for the forward: prompt then
  * completion, inputs all but the last token, targets the next token from
@@ -691,46 +719,43 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
   int rc = RLVR_OK;
 
   /* 1. Rows and their per-token arrays. */
-  step_buf b;
-  memset(&b, 0, sizeof b);
-  b.R = ng * G;
-  b.rows = xcalloc((size_t)b.R, sizeof *b.rows);
+  step_buf *sb = &L->sb;
+  RLVR_CHECK(ng * G <= L->cfg->train_prompts_per_step * L->group_size);
+  sb->R = ng * G;
   int Tc = 1;
   for (int gi = 0; gi < ng; gi++)
     for (int s = 0; s < G; s++) {
-      row_ref *r = &b.rows[gi * G + s];
+      row_ref *r = &sb->rows[gi * G + s];
       r->g = groups[gi];
       r->s = &groups[gi]->samples[s];
       r->index = s;
       r->included = !rlvr_reward_status_is_infra(r->s->status);
       if ((int)r->s->n > Tc) Tc = (int)r->s->n;
     }
-  b.Tc = Tc;
-  const size_t RT = (size_t)b.R * Tc;
-  b.mask = xcalloc(RT, 1);
-  b.trunc = xcalloc((size_t)b.R, 1);
-  b.adv = xcalloc((size_t)b.R, sizeof(float));
-  b.lp_samp = xcalloc(RT, sizeof(float));
-  b.lp_old = xcalloc(RT, sizeof(float));
-  if (L->have_ref) b.lp_ref = xcalloc(RT, sizeof(float));
+  sb->Tc = Tc;
+  const size_t RT = (size_t)sb->R * Tc;
+  memset(sb->mask, 0, RT);
+  memset(sb->lp_samp, 0, RT * sizeof(float));
+  memset(sb->lp_old, 0, RT * sizeof(float));
+  if (sb->lp_ref) memset(sb->lp_ref, 0, RT * sizeof(float));
   int64_t completion_tokens = 0, prompt_tokens = 0;
   acc_stat reward, accuracy, format, length_c, adv, clen;
   acc_init(&reward), acc_init(&accuracy), acc_init(&format), acc_init(&length_c), acc_init(&adv), acc_init(&clen);
   int64_t truncated = 0, infra = 0, zero_spread_batch = 0;
   double t_gen = 0, t_ver = 0;
-  for (int r = 0; r < b.R; r++) {
-    const row_ref *rr = &b.rows[r];
+  for (int r = 0; r < sb->R; r++) {
+    const row_ref *rr = &sb->rows[r];
     const rlvr_sample_rec *s = rr->s;
     for (uint32_t j = 0; j < s->n; j++) {
-      b.mask[(size_t)r * Tc + j] = rr->included && s->mask[j];
-      b.lp_samp[(size_t)r * Tc + j] = s->logprobs[j];
+      sb->mask[(size_t)r * Tc + j] = rr->included && s->mask[j];
+      sb->lp_samp[(size_t)r * Tc + j] = s->logprobs[j];
     }
-    b.trunc[r] = s->finish == RLVR_FINISH_LENGTH;
-    b.adv[r] = (float)s->advantage;
+    sb->trunc[r] = s->finish == RLVR_FINISH_LENGTH;
+    sb->adv[r] = (float)s->advantage;
     completion_tokens += s->n;
     prompt_tokens += rr->g->spec.nprompt;
     acc_add(&clen, (double)s->n);
-    truncated += b.trunc[r];
+    truncated += sb->trunc[r];
     t_gen += s->t_generate;
     t_ver += s->t_verify;
     if (!rr->included) {
@@ -745,19 +770,10 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
   }
   for (int gi = 0; gi < ng; gi++) zero_spread_batch += groups[gi]->zero_spread;
   rlvr_loss_totals totals = {0};
-  rlvr_loss_count(&L->loss, b.R, Tc, b.mask, b.trunc, &totals);
+  rlvr_loss_count(&L->loss, sb->R, Tc, sb->mask, sb->trunc, &totals);
 
   /* 2-5. Micro-batches, updates. */
   const int MB = L->micro_batch;
-  const size_t cap_seq = (size_t)L->model.cfg.max_position;
-  b.tokens = xmalloc((size_t)MB * cap_seq * sizeof(int));
-  b.targets = xmalloc((size_t)MB * cap_seq * sizeof(int));
-  b.lens = xmalloc((size_t)MB * sizeof(int));
-  b.lp_full = xmalloc((size_t)MB * cap_seq * sizeof(float));
-  b.ent_full = xmalloc((size_t)MB * cap_seq * sizeof(float));
-  b.w_full = xmalloc((size_t)MB * cap_seq * sizeof(float));
-  b.lp_c = xmalloc((size_t)MB * Tc * sizeof(float));
-  b.dlp_c = xmalloc((size_t)MB * Tc * sizeof(float));
   rlvr_loss_stats lstats;
   rlvr_loss_stats_init(&lstats);
   double loss_first = 0, grad_norm_first = 0, lr_first = 0, max_diff = 0, sum_diff = 0;
@@ -772,29 +788,29 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
   for (int u = 0; u < L->updates && rc == RLVR_OK; u++) {
     rlvr_grads_zero(&L->model, L->grads);
     double loss_sum = 0;
-    for (int r0 = 0; r0 < b.R && rc == RLVR_OK; r0 += MB) {
-      const int B = b.R - r0 < MB ? b.R - r0 : MB;
-      const int Tseq = layout_micro_batch(L, &b, r0, B);
+    for (int r0 = 0; r0 < sb->R && rc == RLVR_OK; r0 += MB) {
+      const int B = sb->R - r0 < MB ? sb->R - r0 : MB;
+      const int Tseq = layout_micro_batch(L, sb, r0, B);
       if (u == 0 && L->have_ref) {
-        if ((rc = rlvr_forward(&L->fs, &L->ref, b.tokens, b.lens, B, Tseq, b.targets, b.lp_full, NULL, NULL))) break;
-        gather_completion(&b, r0, B, Tseq, b.lp_full, b.lp_ref + (size_t)r0 * Tc);
+        if ((rc = rlvr_forward(&L->fs, &L->ref, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full, NULL, NULL))) break;
+        gather_completion(sb, r0, B, Tseq, sb->lp_full, sb->lp_ref + (size_t)r0 * Tc);
       }
-      if ((rc = rlvr_forward(&L->fs, &L->model, b.tokens, b.lens, B, Tseq, b.targets, b.lp_full,
-                             u == 0 ? b.ent_full : NULL, NULL)))
+      if ((rc = rlvr_forward(&L->fs, &L->model, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full,
+                             u == 0 ? sb->ent_full : NULL, NULL)))
         break;
-      gather_completion(&b, r0, B, Tseq, b.lp_full, b.lp_c);
+      gather_completion(sb, r0, B, Tseq, sb->lp_full, sb->lp_c);
       if (u == 0) {
-        memcpy(b.lp_old + (size_t)r0 * Tc, b.lp_c, sizeof(float) * (size_t)B * Tc);
+        memcpy(sb->lp_old + (size_t)r0 * Tc, sb->lp_c, sizeof(float) * (size_t)B * Tc);
         for (int i = 0; i < B; i++) {
-          const row_ref *rr = &b.rows[r0 + i];
+          const row_ref *rr = &sb->rows[r0 + i];
           const int np = (int)rr->g->spec.nprompt;
           for (uint32_t j = 0; j < rr->s->n; j++) {
             if (!rr->s->mask[j]) continue; /* inserted text: the sampler did not draw it */
-            double d = fabs((double)b.lp_c[(size_t)i * Tc + j] - (double)rr->s->logprobs[j]);
+            double d = fabs((double)sb->lp_c[(size_t)i * Tc + j] - (double)rr->s->logprobs[j]);
             if (d > max_diff || d != d) max_diff = d;
             sum_diff += d;
             n_diff++;
-            if (b.mask[(size_t)(r0 + i) * Tc + j]) acc_add(&entropy, b.ent_full[(size_t)i * Tseq + np - 1 + j]);
+            if (sb->mask[(size_t)(r0 + i) * Tc + j]) acc_add(&entropy, sb->ent_full[(size_t)i * Tseq + np - 1 + j]);
           }
         }
       }
@@ -802,23 +818,23 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
       rlvr_loss_batch lb = {
           .B = B,
           .T = Tc,
-          .logp = b.lp_c,
-          .logp_old = b.lp_old + (size_t)r0 * Tc,
-          .logp_ref = b.lp_ref ? b.lp_ref + (size_t)r0 * Tc : NULL,
-          .logp_sampler = b.lp_samp + (size_t)r0 * Tc,
-          .adv = b.adv + r0,
-          .mask = b.mask + (size_t)r0 * Tc,
-          .truncated = b.trunc + r0,
+          .logp = sb->lp_c,
+          .logp_old = sb->lp_old + (size_t)r0 * Tc,
+          .logp_ref = sb->lp_ref ? sb->lp_ref + (size_t)r0 * Tc : NULL,
+          .logp_sampler = sb->lp_samp + (size_t)r0 * Tc,
+          .adv = sb->adv + r0,
+          .mask = sb->mask + (size_t)r0 * Tc,
+          .truncated = sb->trunc + r0,
       };
       double lmb = 0;
-      if ((rc = rlvr_loss_compute(&L->loss, &totals, &lb, &lmb, b.dlp_c, &lstats))) break;
+      if ((rc = rlvr_loss_compute(&L->loss, &totals, &lb, &lmb, sb->dlp_c, &lstats))) break;
       loss_sum += lmb;
-      memset(b.w_full, 0, sizeof(float) * (size_t)B * Tseq);
+      memset(sb->w_full, 0, sizeof(float) * (size_t)B * Tseq);
       for (int i = 0; i < B; i++) {
-        const int np = (int)b.rows[r0 + i].g->spec.nprompt, nc = (int)b.rows[r0 + i].s->n;
-        for (int j = 0; j < nc; j++) b.w_full[(size_t)i * Tseq + np - 1 + j] = b.dlp_c[(size_t)i * Tc + j];
+        const int np = (int)sb->rows[r0 + i].g->spec.nprompt, nc = (int)sb->rows[r0 + i].s->n;
+        for (int j = 0; j < nc; j++) sb->w_full[(size_t)i * Tseq + np - 1 + j] = sb->dlp_c[(size_t)i * Tc + j];
       }
-      rlvr_backward(&L->fs, &L->model, b.w_full, NULL, L->grads);
+      rlvr_backward(&L->fs, &L->model, sb->w_full, NULL, L->grads);
       if (L->env.tick) L->env.tick(L->env.tick_ctx);
     }
     if (rc || totals.tokens == 0) break;
@@ -856,7 +872,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     cJSON_AddNumberToObject(o, "step", (double)L->step);
     cJSON_AddNumberToObject(o, "policy_version", (double)L->step);
     cJSON_AddNumberToObject(o, "groups", ng);
-    cJSON_AddNumberToObject(o, "samples", b.R);
+    cJSON_AddNumberToObject(o, "samples", sb->R);
     add_num(o, "reward", reward.n ? acc_mean(&reward) : NAN);
     add_num(o, "reward_std", reward.n ? acc_std(&reward) : NAN);
     add_num(o, "reward_min", reward.n ? reward.min : NAN);
@@ -884,7 +900,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     add_num(o, "completion_length_mean", acc_mean(&clen));
     add_num(o, "completion_length_min", clen.n ? clen.min : NAN);
     add_num(o, "completion_length_max", clen.n ? clen.max : NAN);
-    cJSON_AddNumberToObject(o, "truncated_fraction", b.R ? (double)truncated / b.R : 0.0);
+    cJSON_AddNumberToObject(o, "truncated_fraction", sb->R ? (double)truncated / sb->R : 0.0);
     cJSON_AddNumberToObject(o, "completion_tokens", (double)completion_tokens);
     cJSON_AddNumberToObject(o, "loss_tokens", (double)totals.tokens);
     cJSON_AddNumberToObject(o, "zero_spread_fraction",
@@ -921,7 +937,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     cJSON_AddNumberToObject(tm, "elapsed_s", L->elapsed_base + (t_synced - L->run_t0));
     rc = rlvr_jsonl_write(&L->metrics, o);
     cJSON_Delete(o);
-    if (rc == RLVR_OK) rc = write_samples(L, &b, ng);
+    if (rc == RLVR_OK) rc = write_samples(L, sb, ng);
     rlvr_progress_step(&L->progress, L->step, reward.n ? acc_mean(&reward) : 0.0,
                        accuracy.n ? acc_mean(&accuracy) : NAN, tok_s, eta, n_diff ? max_diff : 0.0);
     L->counts_at_step = c;
@@ -934,7 +950,6 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
   L->collect_t0 = now_s();
   *stepped = 1;
 done:
-  step_buf_free(&b);
   for (int i = 0; i < ng; i++) rlvr_ledger_group_free(groups[i]);
   free(groups);
   return rc;
