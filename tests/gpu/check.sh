@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# check.sh — the GPU check, in one go: build with CUDA, run the `gpu` tests,
+# the kernel lab and the op benchmarks (ours and PyTorch's side by side), and
+# print a markdown table; written to $OUT/gpu_check.md (and the whole log to
+# $OUT/gpu_check.log) when OUT is set. Sized to finish well inside 5 minutes
+# on one H100; every step has its own time limit, so the table is printed
+# whatever fails.
+#
+#   tests/gpu/check.sh [BUILD_DIR]        (default: build-gpu-check/, made fresh)
+#
+# On a lent GPU machine, through the `run` device tool (it copies the working
+# tree and runs the command in the repository root):
+#   run  command: bash tests/gpu/check.sh   timeout_s: 420
+#
+# Build: the whole project with RLVR_CUDA=ON when its Debian packages are
+# there; otherwise (a bare GPU image has CUDA, CMake, gcc and PyTorch but not
+# Lua, ZeroMQ, ...) the standalone project of tests/gpu/CMakeLists.txt, which
+# builds only model/cuda/, the CPU reference files and the lab. Either way the
+# target gpu_check builds every gpu test and lab program.
+#
+# Environment: CUDA_ARCH (default 90: H100/H200), RLVR_CHECK_SMALL=1 (tiny
+# benchmark shapes: a smoke run), RLVR_CHECK_NO_TORCH=1 (skip PyTorch),
+# RLVR_CHECK_BUDGET (seconds for everything, default 285: each step's limit
+# is cut to what is left, and steps with under 5 s left are not run).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+dir=${1:-$root/build-gpu-check}
+arch=${CUDA_ARCH:-90}
+small=${RLVR_CHECK_SMALL:-0}
+jobs=$(nproc 2>/dev/null || echo 4)
+work=$(mktemp -d)
+log=$work/gpu_check.log
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && log=$OUT/gpu_check.log; fi  # there even if the run is cut
+: > "$log"
+t_start=$(date +%s)
+deadline=$(( t_start + ${RLVR_CHECK_BUDGET:-285} ))
+steps=()  # "| step | result | seconds |" rows
+
+say() { echo "$@" | tee -a "$log"; }
+
+# run_step NAME LIMIT_S OUTFILE CMD...: runs CMD with a time limit, output to
+# OUTFILE and the log; records the result row.
+run_step() {
+  local name=$1 limit=$2 outf=$3
+  shift 3
+  local t0=$(date +%s)
+  local left=$(( deadline - t0 ))
+  [ "$left" -lt "$limit" ] && limit=$left
+  if [ "$limit" -lt 5 ]; then
+    steps+=("| $name | not run (time budget spent) | 0 |")
+    say "-- $name: not run (time budget spent)"
+    : > "$outf"
+    return 124
+  fi
+  say "== $name (limit ${limit}s): $*"
+  timeout --kill-after=10 "$limit" "$@" > "$outf" 2>&1
+  local rc=$?
+  cat "$outf" >> "$log"
+  local dt=$(( $(date +%s) - t0 ))
+  local res
+  case $rc in
+    0) res="ok" ;;
+    77) res="skipped (no GPU)" ;;
+    124|137) res="TIMED OUT after ${limit}s" ;;
+    *) res="FAILED (exit $rc)" ;;
+  esac
+  steps+=("| $name | $res | $dt |")
+  say "-- $name: $res in ${dt}s"
+  return $rc
+}
+
+dirty=""
+[ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ] && dirty="(with uncommitted changes)"
+say "rlvr GPU check: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') $dirty"
+say "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -1)
+say "GPU: ${gpu:-none found by nvidia-smi}"
+say "nvcc: $(nvcc --version 2>/dev/null | tail -1 || echo none)"
+
+# ---- configure and build ----
+rm -rf "$dir"
+mode=full
+if ! run_step "configure (whole project, RLVR_CUDA=ON)" 60 "$work/configure.txt" \
+     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRLVR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch"; then
+  # not a failure of the check: the project's packages are missing here
+  unset 'steps[-1]'
+  steps+=("| configure (whole project, RLVR_CUDA=ON) | not possible here (see log): standalone instead | |")
+  mode=standalone
+  rm -rf "$dir"
+  run_step "configure (standalone tests/gpu)" 60 "$work/configure2.txt" \
+    cmake -S "$root/tests/gpu" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$arch"
+fi
+run_step "build gpu_check ($mode, sm_$arch)" 180 "$work/build.txt" cmake --build "$dir" --target gpu_check -j"$jobs"
+built=$?
+if [ $mode = full ]; then labdir=$dir/dev/cuda; else labdir=$dir/dev_cuda; fi
+
+# ---- tests, lab, benchmarks ----
+: > "$work/torch.txt"
+if [ $built -eq 0 ]; then
+  run_step "ctest -L gpu" 90 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu --output-on-failure --timeout 85
+  summary=$(grep -E "tests passed|tests failed" "$work/ctest.txt" | tail -1)
+  [ -n "$summary" ] && steps+=("| ctest summary | $summary | |")
+  # the tests' own comparison lines (each with its largest difference)
+  cat "$dir/Testing/Temporary/LastTest.log" > "$work/ctest_detail.txt" 2>/dev/null
+  run_step "lab_rmsnorm" 45 "$work/lab_rmsnorm.txt" "$labdir/lab_rmsnorm"
+  run_step "lab_logsoftmax" 45 "$work/lab_logsoftmax.txt" "$labdir/lab_logsoftmax"
+  sflag=()
+  [ "$small" = 1 ] && sflag=(--small)
+  run_step "lab_ops_bench" 90 "$work/bench.txt" "$labdir/lab_ops_bench" "${sflag[@]}"
+  if [ "${RLVR_CHECK_NO_TORCH:-0}" != 1 ] && python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    run_step "PyTorch peer (dev/cuda/torch_ops.py)" 90 "$work/torch.txt" python3 "$root/dev/cuda/torch_ops.py" "${sflag[@]}"
+  else
+    steps+=("| PyTorch peer | skipped (no torch with CUDA, or RLVR_CHECK_NO_TORCH=1) | |")
+  fi
+fi
+
+# ---- the table ----
+md=$work/gpu_check.md
+{
+  echo "# rlvr GPU check"
+  echo
+  echo "- commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') $dirty, $(date -u +%Y-%m-%d)"
+  echo "- GPU: ${gpu:-none}; build: $mode, sm_$arch; total $(( $(date +%s) - t_start )) s"
+  echo
+  echo "| step | result | seconds |"
+  echo "|---|---|---|"
+  printf '%s\n' "${steps[@]}"
+  if [ -s "$work/ctest_detail.txt" ]; then
+    echo
+    echo "## GPU tests: each comparison with the CPU reference (largest difference)"
+    echo
+    echo '```'
+    grep -E "^(ok  |FAIL|SKIP|device|     |all [0-9]+ checks|[0-9]+ of [0-9]+ checks)" "$work/ctest_detail.txt"
+    echo '```'
+  fi
+  for lab in lab_rmsnorm lab_logsoftmax; do
+    if [ -s "$work/$lab.txt" ]; then
+      echo
+      echo "## $lab (checks at every block size, then timings with L2 cleared)"
+      echo
+      grep -E "^FAIL" "$work/$lab.txt" | head -20
+      grep -E "lab checks|^device|no CUDA device" "$work/$lab.txt"
+      echo
+      grep -E "^\|" "$work/$lab.txt"
+    fi
+  done
+  if grep -qE "^\| .*[0-9]" "$work/bench.txt" 2>/dev/null; then
+    echo
+    echo "## Ops at model shapes (bf16, 4,096-token micro-batch), ours and PyTorch eager"
+    echo
+    grep -E "^device" "$work/bench.txt"
+    [ -s "$work/torch.txt" ] && grep -E "^PyTorch" "$work/torch.txt"
+    echo
+    echo "| model | op | shape | rlvr us | rate | of peak | PyTorch us | PyTorch / rlvr |"
+    echo "|---|---|---|---|---|---|---|---|"
+    # join on (model, op, shape); the speed-up is PyTorch's time over ours
+    awk -F'|' -v tf="$work/torch.txt" '
+      function trim(s) { gsub(/^ +| +$/, "", s); return s }
+      BEGIN {
+        while ((getline line < tf) > 0) {
+          n = split(line, f, "|")
+          if (n >= 6 && f[5] ~ /[0-9]/) t[trim(f[2]) "|" trim(f[3]) "|" trim(f[4])] = trim(f[5])
+        }
+      }
+      NF >= 7 && $5 ~ /[0-9]/ {
+        k = trim($2) "|" trim($3) "|" trim($4); us = trim($5); p = (k in t) ? t[k] : "";
+        r = (p != "" && us + 0 > 0) ? sprintf("%.2fx", p / us) : "";
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", trim($2), trim($3), trim($4), us, trim($6), trim($7), p, r
+      }' "$work/bench.txt"
+  fi
+  echo
+  echo "Status: these kernels were compiled without a GPU; this table is their first evidence (docs/cuda.md)."
+} > "$md"
+
+cat "$md"
+if [ -n "${OUT:-}" ]; then cp "$md" "$OUT/gpu_check.md"; fi
+# exit status: failed if any step failed
+if printf '%s\n' "${steps[@]}" | grep -qE "FAILED|TIMED OUT"; then exit 1; fi
+exit 0
