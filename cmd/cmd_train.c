@@ -173,7 +173,10 @@ static int spawn(train_ctx *t, child *c) {
       dup2(fd, 2);
       int nul = open("/dev/null", O_RDONLY);
       if (nul >= 0) dup2(nul, 0);
-      execvp(argv[0], argv);
+      /* This binary: through /proc/self/exe, which stays valid when the
+       * file is replaced (a rebuild) during the run. */
+      if (!t->cfg->train_worker_command[0]) execv("/proc/self/exe", argv);
+      else execvp(argv[0], argv);
       dprintf(2, "rlvr train: cannot run %s: %s\n", argv[0], strerror(errno));
       _exit(127);
     }
