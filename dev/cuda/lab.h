@@ -132,7 +132,16 @@ static inline void *lab_upload(const float *x, size_t n, rlvr_dtype dt) {
     CUDA_CHECK(cudaMemcpy(d, t, n * 2, cudaMemcpyHostToDevice));
     free(t);
   }
+  /* a pageable cudaMemcpy may return before the device has the data, and
+   * the lab's streams do not wait for the legacy default stream */
+  CUDA_CHECK(cudaDeviceSynchronize());
   return d;
+}
+
+/* host -> device bytes, complete on return (see lab_upload) */
+static inline void lab_h2d(void *dst, const void *src, size_t bytes) {
+  CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 static inline void lab_download(float *x, const void *d, size_t n, rlvr_dtype dt) {

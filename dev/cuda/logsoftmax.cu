@@ -72,7 +72,7 @@ static void run(rlvr_dtype dt, int N, int V, float temp) {
   CUDA_CHECK(cudaMalloc(&dent, N * 4));
   CUDA_CHECK(cudaMalloc(&dlp, N * 4));
   CUDA_CHECK(cudaMalloc(&dtg, N * sizeof(int)));
-  CUDA_CHECK(cudaMemcpy(dtg, tg, N * sizeof(int), cudaMemcpyHostToDevice));
+  lab_h2d(dtg, tg, N * sizeof(int));
   const int blocks[] = {32, 64, 128, 256, 512, 1024};
   const char *tn = dt == RLVR_DTYPE_F32 ? "f32" : "bf16";
   for (int v = 1; v <= 2; v++)

@@ -27,6 +27,7 @@ static void *dzeros(size_t bytes) {
   void *p = NULL;
   CUDA_CHECK(cudaMalloc(&p, bytes));
   CUDA_CHECK(cudaMemset(p, 0, bytes));
+  CUDA_CHECK(cudaDeviceSynchronize()); /* ctx.stream does not wait for the legacy stream */
   return p;
 }
 
@@ -44,6 +45,7 @@ static void *drand(size_t n, rlvr_dtype dt, float scale, uint64_t seed) {
     const size_t m = n - o < pat ? n - o : pat;
     CUDA_CHECK(cudaMemcpy((char *)d + o * rlvr_dtype_size(dt), chunk, m * rlvr_dtype_size(dt), cudaMemcpyDeviceToDevice));
   }
+  CUDA_CHECK(cudaDeviceSynchronize());
   cudaFree(chunk);
   free(h);
   return d;
@@ -107,7 +109,7 @@ static void bench_model(const shape &s, int Ntok, int seqs, int reps) {
   const int T = Ntok / seqs;
   for (int i = 0; i < Ntok; i++) pos[i] = i % T;
   int *dpos = (int *)dzeros(Ntok * sizeof(int));
-  CUDA_CHECK(cudaMemcpy(dpos, pos, Ntok * sizeof(int), cudaMemcpyHostToDevice));
+  lab_h2d(dpos, pos, Ntok * sizeof(int));
   float *tab = (float *)drand((size_t)T * s.D / 2, RLVR_DTYPE_F32, 1, 5);
   snprintf(sh, sizeof sh, "%dx%dx%d", Ntok, s.H, s.D);
   ms = lab_time_ms([&] { rlvr_cuda_rope_forward(g, Ntok, HD, s.H, s.D, dpos, tab, tab, dt, ctx.stream); }, reps);
@@ -117,9 +119,9 @@ static void bench_model(const shape &s, int Ntok, int seqs, int reps) {
   for (int i = 0; i < Ntok; i++) rs[i] = i / T;
   for (int q = 0; q < seqs; q++) off[q] = q * T, len[q] = T;
   int *drs = (int *)dzeros(Ntok * 4), *doff = (int *)dzeros(seqs * 4), *dlen = (int *)dzeros(seqs * 4);
-  CUDA_CHECK(cudaMemcpy(drs, rs, Ntok * 4, cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(doff, off, seqs * 4, cudaMemcpyHostToDevice));
-  CUDA_CHECK(cudaMemcpy(dlen, len, seqs * 4, cudaMemcpyHostToDevice));
+  lab_h2d(drs, rs, Ntok * 4);
+  lab_h2d(doff, off, seqs * 4);
+  lab_h2d(dlen, len, seqs * 4);
   void *q = drand((size_t)Ntok * HD, dt, 1, 6), *k = drand((size_t)Ntok * KD, dt, 1, 7), *v = drand((size_t)Ntok * KD, dt, 1, 8);
   void *o = dzeros((size_t)Ntok * HD * es), *dq = dzeros((size_t)Ntok * HD * es), *dk = dzeros((size_t)Ntok * KD * es);
   void *dv = dzeros((size_t)Ntok * KD * es);
@@ -153,8 +155,8 @@ static void bench_model(const shape &s, int Ntok, int seqs, int reps) {
         ps[i] = mode ? rlvr_sampling{0.7f, 50, 0.9f} : rlvr_sampling{1.0f, 0, 1.0f};
         uu[i] = (i + 0.5) / Bs;
       }
-      CUDA_CHECK(cudaMemcpy(dps, ps, sizeof *ps * Bs, cudaMemcpyHostToDevice));
-      CUDA_CHECK(cudaMemcpy(du, uu, sizeof(double) * Bs, cudaMemcpyHostToDevice));
+      lab_h2d(dps, ps, sizeof *ps * Bs);
+      lab_h2d(du, uu, sizeof(double) * Bs);
       snprintf(sh, sizeof sh, "%dx%d %s", Bs, V, mode ? "T0.7 k50 p0.9" : "T1");
       ms = lab_time_ms([&] { rlvr_cuda_sample(dtok, lp, y, Bs, V, dps, du, dt, ctx.stream); }, reps);
       row(s.name, "sample", sh, ms, (double)Bs * V * es, 0);

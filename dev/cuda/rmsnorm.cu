@@ -64,7 +64,7 @@ static void run(rlvr_dtype dt, int N, int C) {
   const char *tn = dt == RLVR_DTYPE_F32 ? "f32" : "bf16";
   for (int v = 1; v <= 3; v++)
     for (int bi = 0; bi < 6; bi++) {
-      CUDA_CHECK(cudaMemset(dy, 0, n * sizeof(T)));
+      CUDA_CHECK(cudaMemsetAsync(dy, 0, n * sizeof(T), LAB.stream));
       launch<T>(v, blocks[bi], dy, drs, dx, dw, N, C, eps);
       lab_download(y, dy, n, dt);
       lab_download(rs, drs, N, RLVR_DTYPE_F32);

@@ -9,8 +9,12 @@
  *   dW       dW (N,K) += dY^T X    dWc (K x N) = Xc (K x M) · dYc^T (M x N)
  * All products accumulate in float32 (CUBLAS_COMPUTE_32F: no TF32 on float
  * inputs, so float32 results compare with the CPU at float32 tolerances).
- * The weight gradient is float32 whatever the inputs (fp32 gradients). */
+ * The weight gradient is float32 whatever the inputs (fp32 gradients).
+ * Should cuBLASLt's heuristic offer no algorithm for a shape (odd leading
+ * dimensions of bf16, say), the product falls back to cublasGemmEx, same
+ * types and compute, with the bias added by a kernel. */
 #include <cublasLt.h>
+#include <cublas_v2.h>
 #include <stdint.h>
 
 #include "model/cuda/cuda_common.h"
@@ -30,6 +34,36 @@ static uint32_t alignment_of(const void *p) {
   uint32_t al = 256;
   while (al > 1 && (a & (al - 1))) al >>= 1;
   return al;
+}
+
+/* D (m x n, column-major, ldd) += bias (m) per row: the fallback's epilogue. */
+template <typename T>
+__global__ void bias_fwd_kernel1(T *D, const T *bias, int m, int n, int ldd) {
+  const size_t total = (size_t)m * n;
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    const int r = (int)(i % m);
+    const size_t at = (i / m) * (size_t)ldd + r;
+    stf(D, at, ldf(D, at) + ldf(bias, r));
+  }
+}
+
+static void gemmex_fallback(rlvr_cuda_context *ctx, void *D, const void *A, const void *Bm, const void *bias, int m,
+                            int n, int k, int transA, int transB, int lda, int ldb, int ldd, float beta,
+                            cudaDataType_t ab, cudaDataType_t dd) {
+  const float alpha = 1.0f;
+  CUBLAS_CHECK(cublasGemmEx((cublasHandle_t)ctx->blas, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                            transB ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, A, ab, lda, Bm, ab, ldb, &beta, D, dd,
+                            ldd, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  CUDA_CHECK(cudaGetLastError());
+  if (bias) {
+    size_t blocks = CEIL_DIV((size_t)m * n, (size_t)256);
+    if (blocks > 65536) blocks = 65536;
+    if (dd == CUDA_R_16BF)
+      bias_fwd_kernel1<bf16><<<(unsigned)blocks, 256, 0, ctx->stream>>>((bf16 *)D, (const bf16 *)bias, m, n, ldd);
+    else
+      bias_fwd_kernel1<float><<<(unsigned)blocks, 256, 0, ctx->stream>>>((float *)D, (const float *)bias, m, n, ldd);
+    CUDA_CHECK(cudaGetLastError());
+  }
 }
 
 /* D (m x n, column-major, ldd) = alpha op(A) op(B) + beta D (+ bias (m)),
@@ -68,13 +102,15 @@ static void lt_matmul(rlvr_cuda_context *ctx, void *D, const void *A, const void
   CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_d, sizeof al_d));
   cublasLtMatmulHeuristicResult_t heur;
   int found = 0;
-  CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, ld, ld, pref, 1, &heur, &found));
-  RLVR_CHECK(found > 0, "cuBLASLt has no algorithm for m %d n %d k %d transA %d transB %d", m, n, k, transA, transB);
-
-  const float alpha = 1.0f;
-  CUBLAS_CHECK(cublasLtMatmul(lt, op, &alpha, A, la, Bm, lb, &beta, D, ld, D, ld, &heur.algo, ctx->workspace,
-                              ctx->workspace_size, ctx->stream));
-  CUDA_CHECK(cudaGetLastError());
+  const cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, ld, ld, pref, 1, &heur, &found);
+  if (hs == CUBLAS_STATUS_SUCCESS && found > 0) {
+    const float alpha = 1.0f;
+    CUBLAS_CHECK(cublasLtMatmul(lt, op, &alpha, A, la, Bm, lb, &beta, D, ld, D, ld, &heur.algo, ctx->workspace,
+                                ctx->workspace_size, ctx->stream));
+    CUDA_CHECK(cudaGetLastError());
+  } else {
+    gemmex_fallback(ctx, D, A, Bm, bias, m, n, k, transA, transB, lda, ldb, ldd, beta, ab, dd);
+  }
   CUBLAS_CHECK(cublasLtMatmulPreferenceDestroy(pref));
   CUBLAS_CHECK(cublasLtMatrixLayoutDestroy(ld));
   CUBLAS_CHECK(cublasLtMatrixLayoutDestroy(lb));

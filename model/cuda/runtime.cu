@@ -1,6 +1,7 @@
 /* runtime.cu — context, arenas, parameter copies and conversions; see
  * runtime.h. Status: compiled, not yet run on a GPU. */
 #include <cublasLt.h>
+#include <cublas_v2.h>
 #include <string.h>
 
 #include "model/cuda/cuda_common.h"
@@ -28,6 +29,10 @@ extern "C" void rlvr_cuda_context_build(rlvr_cuda_context *ctx, int device) {
   cublasLtHandle_t lt;
   CUBLAS_CHECK(cublasLtCreate(&lt));
   ctx->lt = lt;
+  cublasHandle_t blas;
+  CUBLAS_CHECK(cublasCreate(&blas));
+  CUBLAS_CHECK(cublasSetStream(blas, ctx->stream));
+  ctx->blas = blas;
   ctx->workspace_size = WORKSPACE_BYTES;
   CUDA_CHECK(cudaMalloc(&ctx->workspace, ctx->workspace_size));
 }
@@ -36,6 +41,7 @@ extern "C" void rlvr_cuda_context_free(rlvr_cuda_context *ctx) {
   if (!ctx) return;
   if (ctx->workspace) CUDA_CHECK(cudaFree(ctx->workspace));
   if (ctx->lt) CUBLAS_CHECK(cublasLtDestroy((cublasLtHandle_t)ctx->lt));
+  if (ctx->blas) CUBLAS_CHECK(cublasDestroy((cublasHandle_t)ctx->blas));
   if (ctx->stream) CUDA_CHECK(cudaStreamDestroy(ctx->stream));
   memset(ctx, 0, sizeof *ctx);
 }

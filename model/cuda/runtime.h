@@ -39,14 +39,15 @@ typedef struct {
   int device;
   cudaStream_t stream;     /* every call of the backend runs on it */
   void *lt;                /* cublasLtHandle_t */
+  void *blas;              /* cublasHandle_t on stream: products cuBLASLt has no algorithm for */
   void *workspace;         /* cuBLASLt workspace, workspace_size bytes */
   size_t workspace_size;
   int sm_count;            /* multiprocessors, for grid sizes */
   size_t l2_bytes;         /* L2 cache size, for benchmarks that clear it */
 } rlvr_cuda_context;
 
-/* Selects device, creates a non-blocking stream, a cuBLASLt handle and a
- * 32 MiB workspace. */
+/* Selects device, creates a non-blocking stream, cuBLASLt and cuBLAS handles
+ * and a 32 MiB workspace. */
 void rlvr_cuda_context_build(rlvr_cuda_context *ctx, int device);
 /* Accepts NULL and a zeroed or half-built context. */
 void rlvr_cuda_context_free(rlvr_cuda_context *ctx);

@@ -43,6 +43,25 @@
 
 static rlvr_cuda_context ctx;
 
+/* Copies and fills go through ctx.stream (non-blocking: it does not wait for
+ * the legacy default stream that plain cudaMemcpy/cudaMemset use, and a
+ * pageable cudaMemcpy may return before the device has the data), then wait. */
+static void h2d(void *dst, const void *src, size_t bytes) {
+  CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx.stream));
+  CK(cudaStreamSynchronize(ctx.stream));
+}
+
+static void d2h(void *dst, const void *src, size_t bytes) {
+  CK(cudaStreamSynchronize(ctx.stream));
+  CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx.stream));
+  CK(cudaStreamSynchronize(ctx.stream));
+}
+
+static void dzero(void *dst, size_t bytes) {
+  CK(cudaMemsetAsync(dst, 0, bytes, ctx.stream));
+  CK(cudaStreamSynchronize(ctx.stream));
+}
+
 static void *dmalloc(size_t bytes) {
   void *p = NULL;
   CK(cudaMalloc(&p, bytes ? bytes : 1));
@@ -70,7 +89,7 @@ static void *to_dev(const float *x, size_t n, rlvr_dtype dt) {
 
 static void *to_dev_int(const int *x, size_t n) {
   void *d = dmalloc(n * sizeof(int));
-  CK(cudaMemcpy(d, x, n * sizeof(int), cudaMemcpyHostToDevice));
+  h2d(d, x, n * sizeof(int));
   return d;
 }
 
@@ -192,7 +211,7 @@ static void test_rmsnorm(int N, int C, rlvr_dtype dt) {
   void *dg = to_dev(g, n, dt), *ddx = to_dev(dxr, n, dt);
   float *ddw = to_dev(dwr, C, RLVR_DTYPE_F32);
   /* both sides use the CPU's rstd, so only the backward is compared */
-  CK(cudaMemcpy(drs, rsr, N * sizeof(float), cudaMemcpyHostToDevice));
+  h2d(drs, rsr, N * sizeof(float));
   float *scratch = dmalloc(rlvr_cuda_rmsnorm_backward_scratch(N, C) * sizeof(float));
   rlvr_rmsnorm_backward(dxr, dwr, g, x, w, rsr, N, C);
   rlvr_cuda_rmsnorm_backward(ddx, ddw, scratch, dg, dx, dw, drs, N, C, dt, ctx.stream);
@@ -260,7 +279,8 @@ static void test_swiglu_residual(size_t n, rlvr_dtype dt) {
   snprintf(what, sizeof what, "swiglu forward %s n=%zu", dtname(dt), n);
   CHECK_CLOSE(what, act, actr, n, 1e-7, rt);
   snprintf(what, sizeof what, "swiglu backward dgate %s n=%zu", dtname(dt), n);
-  CHECK_CLOSE(what, dg, dgr, n, 1e-7, rt);
+  /* 1 + g (1 - s) cancels near g = -1.28: an ulp of s there is ~2e-7 |dact up| absolute */
+  CHECK_CLOSE(what, dg, dgr, n, 1e-5, rt);
   snprintf(what, sizeof what, "swiglu backward dup %s n=%zu", dtname(dt), n);
   CHECK_CLOSE(what, du, dur, n, 1e-7, rt);
 
@@ -324,8 +344,8 @@ static void test_logsoftmax(int N, int V, float temperature, rlvr_dtype dt) {
   from_dev(lse2, dlse, N, RLVR_DTYPE_F32);
   CHECK_MSG(memcmp(lse, lse2, N * sizeof(float)) == 0, "logsoftmax: two runs differ");
   /* backward with the CPU's lse/entropy (so only the backward is compared), in place */
-  CK(cudaMemcpy(dlse, lse_r, N * 4, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(dent, ent_r, N * 4, cudaMemcpyHostToDevice));
+  h2d(dlse, lse_r, N * 4);
+  h2d(dent, ent_r, N * 4);
   rlvr_cuda_logsoftmax_backward(dz, dz, dlse, dent, dt_, dw, du, N, V, temperature, dt, ctx.stream);
   from_dev(g, dz, n, dt);
   snprintf(what, sizeof what, "logsoftmax backward %s N=%d V=%d T=%g", dtname(dt), N, V, temperature);
@@ -389,7 +409,7 @@ static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_d
   void *dgq = dmalloc((size_t)N * HD * rlvr_dtype_size(dt)), *dgk = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
   void *dgv = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
   rlvr_cuda_upload(dout_, dt, out_r, (size_t)N * HD, ctx.stream);
-  CK(cudaMemcpy(dlse, lse_r, (size_t)N * H * 4, cudaMemcpyHostToDevice));
+  h2d(dlse, lse_r, (size_t)N * H * 4);
   rlvr_cuda_attention_backward(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen, N, H, KVH, D,
                                dt, ctx.stream);
   float *gq = hmalloc((size_t)N * HD), *gk = hmalloc((size_t)N * KD), *gv = hmalloc((size_t)N * KD);
@@ -425,8 +445,8 @@ static void test_optimizer(void) {
   rlvr_cuda_params_build(&dp, &m, 1);
   rlvr_cuda_params_upload(&dp, m.params_memory, ctx.stream);
   float *dg = to_dev(grads, n, RLVR_DTYPE_F32), *dm = dmalloc(n * 4), *dv = dmalloc(n * 4);
-  CK(cudaMemset(dm, 0, n * 4));
-  CK(cudaMemset(dv, 0, n * 4));
+  dzero(dm, n * 4);
+  dzero(dv, n * 4);
   double *dnorm = dmalloc(sizeof(double)), *partials = dmalloc(RLVR_CUDA_NORM_BLOCKS * sizeof(double));
   float *dscale = dmalloc(sizeof(float));
   rlvr_adamw opt;
@@ -443,10 +463,11 @@ static void test_optimizer(void) {
     double norm = 0;
     float scale = 0;
     CK(cudaStreamSynchronize(ctx.stream));
-    CK(cudaMemcpy(&norm, dnorm, sizeof norm, cudaMemcpyDeviceToHost));
-    CK(cudaMemcpy(&scale, dscale, sizeof scale, cudaMemcpyDeviceToHost));
-    /* both sum float squares in double, in other orders: ~1e-15 relative */
-    CHECK_MSG(fabs(norm - norm_r) <= 1e-12 * norm_r, "grad norm %.17g, CPU %.17g", norm, norm_r);
+    d2h(&norm, dnorm, sizeof norm);
+    d2h(&scale, dscale, sizeof scale);
+    /* both sum float squares in double, in other orders: ~1e-13 relative
+     * typically, n eps = 4e-11 at worst */
+    CHECK_MSG(fabs(norm - norm_r) <= 1e-10 * norm_r, "grad norm %.17g, CPU %.17g", norm, norm_r);
     const float scale_r = (float)(max_norm / (norm_r + 1e-6));
     CHECK_MSG(fabsf(scale - scale_r) <= 1e-7f * scale_r, "clip scale %.9g, CPU %.9g", scale, scale_r);
     printf("ok   grad norm step %d: %.12g (CPU %.12g), clip scale %.9g\n", step, norm, norm_r, scale);
@@ -576,17 +597,17 @@ static void test_sample(int B, int V, rlvr_dtype dt) {
   double *du = dmalloc(sizeof(double) * B);
   int *dtok = dmalloc(sizeof(int) * B);
   float *dlp = dmalloc(sizeof(float) * B);
-  CK(cudaMemcpy(dps, ps, sizeof *ps * B, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(du, u, sizeof(double) * B, cudaMemcpyHostToDevice));
+  h2d(dps, ps, sizeof *ps * B);
+  h2d(du, u, sizeof(double) * B);
   rlvr_cuda_sample(dtok, dlp, dz, B, V, dps, du, dt, ctx.stream);
   int *tok = malloc(sizeof(int) * B), *tok2 = malloc(sizeof(int) * B);
   float *lp = hmalloc(B);
   CK(cudaStreamSynchronize(ctx.stream));
-  CK(cudaMemcpy(tok, dtok, sizeof(int) * B, cudaMemcpyDeviceToHost));
-  CK(cudaMemcpy(lp, dlp, sizeof(float) * B, cudaMemcpyDeviceToHost));
+  d2h(tok, dtok, sizeof(int) * B);
+  d2h(lp, dlp, sizeof(float) * B);
   rlvr_cuda_sample(dtok, NULL, dz, B, V, dps, du, dt, ctx.stream);
   CK(cudaStreamSynchronize(ctx.stream));
-  CK(cudaMemcpy(tok2, dtok, sizeof(int) * B, cudaMemcpyDeviceToHost));
+  d2h(tok2, dtok, sizeof(int) * B);
   CHECK_MSG(memcmp(tok, tok2, sizeof(int) * B) == 0, "sampling: two runs differ");
 
   rlvr_sampler sp;
