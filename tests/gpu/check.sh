@@ -105,6 +105,8 @@ if [ $built -eq 0 ]; then
   cat "$dir/Testing/Temporary/LastTest.log" > "$work/ctest_detail.txt" 2>/dev/null
   run_step "lab_rmsnorm" 45 "$work/lab_rmsnorm.txt" "$labdir/lab_rmsnorm"
   run_step "lab_logsoftmax" 45 "$work/lab_logsoftmax.txt" "$labdir/lab_logsoftmax"
+  run_step "lab_attention" 45 "$work/lab_attention.txt" "$labdir/lab_attention"
+  run_step "lab_sample" 45 "$work/lab_sample.txt" "$labdir/lab_sample"
   sflag=()
   [ "$small" = 1 ] && sflag=(--small)
   run_step "lab_ops_bench" 90 "$work/bench.txt" "$labdir/lab_ops_bench" "${sflag[@]}"
@@ -134,7 +136,7 @@ md=$work/gpu_check.md
     grep -E "^(ok  |FAIL|SKIP|device|     |all [0-9]+ checks|[0-9]+ of [0-9]+ checks)" "$work/ctest_detail.txt"
     echo '```'
   fi
-  for lab in lab_rmsnorm lab_logsoftmax; do
+  for lab in lab_rmsnorm lab_logsoftmax lab_attention lab_sample; do
     if [ -s "$work/$lab.txt" ]; then
       echo
       echo "## $lab (checks at every block size, then timings with L2 cleared)"
