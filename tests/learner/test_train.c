@@ -3,9 +3,10 @@
  *   straight  8 steps, two workers, held-out evaluation before and after:
  *             exit 0, summary.json with both accuracies, report.html with
  *             its plots, the final model, the eval sample files;
- *   restart   the same run, a worker SIGKILLed after step 2: `rlvr train`
- *             replaces it (logs/worker-N.1.log) and the run's metrics equal
- *             the straight run's (timing and infra aside);
+ *   restart   the same run with the workers named by train.worker_command,
+ *             a worker SIGKILLed after step 2: `rlvr train` replaces it
+ *             (logs/worker-N.1.log) and the run's metrics equal the
+ *             straight run's (timing and infra aside);
  *   ctrl-c    SIGINT after step 3: exit 0 with a checkpoint and
  *             summary.json "finished": false; `--resume` finishes the run,
  *             the metrics again equal the straight run's, the evaluation of
@@ -38,8 +39,11 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The restart run names its worker program (train.worker_command) instead
+ * of letting `rlvr train` run itself. */
 static void write_config(const char *name) {
-  char path[512];
+  char path[512], command[600] = "";
+  if (!strcmp(name, "restart")) snprintf(command, sizeof command, "worker_command = '%s rollout', ", bin);
   snprintf(path, sizeof path, "%s/%s.lua", root, name);
   FILE *f = fopen(path, "w");
   RLVR_CHECK(f);
@@ -49,14 +53,14 @@ static void write_config(const char *name) {
           "  model = {path = 'tests/fixtures/models/tiny-qwen2'},\n"
           "  task = {source = 'arith', template = 'plain', heldout_size = 16, verifier = 'lowbytes'},\n"
           "  sample = {temperature = 1.0, max_tokens = 8},\n"
-          "  train = {steps = 8, prompts_per_step = 4, group_size = 4, workers = 2, eval = true, eval_size = 16},\n"
+          "  train = {%ssteps = 8, prompts_per_step = 4, group_size = 4, workers = 2, eval = true, eval_size = 16},\n"
           "  optim = {lr = 0.003},\n"
           "  rollout = {max_groups = 1, slots = 4},\n"
           "  verify = {workers = 1, paths = 'tests/learner/verifiers'},\n"
           "  transport = {peer_timeout_ms = 1500, heartbeat_ms = 200},\n"
           "  checkpoint = {every = 2},\n"
           "}\n",
-          root, name);
+          root, name, command);
   fclose(f);
 }
 
