@@ -9,6 +9,7 @@
  * directory), step_<N>/ (every sft.save_every steps) and, with
  * sft.eval_size, eval.jsonl (one line per evaluation). */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ static const char *usage =
     "(every sft.save_every steps), eval.jsonl (with --eval).\n"
     "All sft.* keys: rlvr config --reference.\n";
 
+/* cmd_learner.c: SIGINT/SIGTERM set *flag (once; a second signal kills). */
+void cmd_learner_install_signals(volatile sig_atomic_t **flag);
+
 static const cmd_shorthand shorthands[] = {
     {"--model", "model.path"}, {"--init", "model.init"},    {"--data", "sft.data"},
     {"--examples", "sft.examples"}, {"--steps", "sft.steps"}, {"--lr", "sft.lr"},
@@ -65,6 +69,7 @@ typedef struct {
   int neos;
   int tty;
   int64_t total;
+  volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM: stop after the current step */
 } sft_ctx;
 
 static char *path_join(const char *a, const char *b) {
@@ -116,6 +121,9 @@ static int evaluate(const sft_ctx *c, const rlvr_model *m, int64_t step) {
 static int on_step(void *ctx, const rlvr_model *m, const rlvr_sft_step *st) {
   sft_ctx *c = ctx;
   const int64_t k = st->step + 1;
+  if (c->stop && *c->stop)
+    return rlvr_error(RLVR_ERR_ARG, "interrupted by a signal after step %lld of %lld; the model is not saved",
+                      (long long)k, (long long)st->total_steps);
   const double tps = st->seconds > 0 ? (double)st->tokens / st->seconds : 0;
   const double eta = st->elapsed / (double)k * (double)(st->total_steps - k);
   if (c->tty)
@@ -254,6 +262,7 @@ int cmd_sft(int argc, char **argv) {
           "model %.2fM parameters, %s\n",
           data.n, (long long)data.completion_tokens, data.max_len, (long long)opt.steps, opt.batch_size,
           opt.micro_batch, (double)model.num_params / 1e6, ctx.source_dir ? ctx.source_dir : "fresh tiny model");
+  cmd_learner_install_signals(&ctx.stop);
   opt.on_step = on_step;
   opt.ctx = &ctx;
   opt.metrics_path = metrics;

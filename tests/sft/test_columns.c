@@ -1,0 +1,198 @@
+/* test_columns.c — the default run's task, tasks/generators/columns.lua:
+ * every worked solution is right column by column (digits copied from the
+ * prompt, carries, sums) and assembles to the answer; the answer is the sum;
+ * the plain-template worked example scores 1 with the math verifier and 0
+ * with a wrong answer; the share of answer-only items follows
+ * difficulty.direct without changing the problems; bad difficulty values are
+ * errors naming the setting. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "tasks/generator.h"
+#include "tasks/template.h"
+#include "testing.h"
+#include "verifiers/host.h"
+
+#define SCRIPT "tasks/generators/columns.lua"
+
+/* Parses "a + b [+ c ...]" into nums; returns the count. */
+static int parse_prompt(const char *p, long *nums, int max) {
+  int n = 0;
+  char *end;
+  while (n < max) {
+    nums[n++] = strtol(p, &end, 10);
+    if (end == p) return -1;
+    if (strncmp(end, " + ", 3) != 0) return *end ? -1 : n;
+    p = end + 3;
+  }
+  return -1;
+}
+
+/* Checks the column lines of solution against the numbers; returns 1 if
+ * every line is right and the lines assemble to the answer. */
+static int check_solution(const char *solution, const long *nums, int n, int digits, long answer, char *why,
+                          size_t whylen) {
+  long carry = 0, assembled = 0, place = 1;
+  const char *p = solution;
+  for (int col = 0; col < digits; col++) {
+    long want_sum = carry, d[8], got_sum;
+    char line[128];
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (len >= sizeof line) return snprintf(why, whylen, "line %d too long", col), 0;
+    memcpy(line, p, len);
+    line[len] = 0;
+    /* the expected line: each number's digit in this column, the carry, the sum */
+    char want[128];
+    size_t w = 0;
+    long div = 1;
+    for (int c = 0; c < col; c++) div *= 10;
+    for (int i = 0; i < n; i++) {
+      d[i] = nums[i] / div % 10;
+      want_sum += d[i];
+      w += (size_t)snprintf(want + w, sizeof want - w, i ? "+%ld" : "%ld", d[i]);
+    }
+    if (carry) w += (size_t)snprintf(want + w, sizeof want - w, "+%ld", carry);
+    snprintf(want + w, sizeof want - w, "=%ld", want_sum);
+    if (strcmp(line, want) != 0) return snprintf(why, whylen, "column %d: '%.100s', want '%.100s'", col, line, want), 0;
+    got_sum = want_sum;
+    if (col + 1 < digits) {
+      assembled += (got_sum % 10) * place;
+      carry = got_sum / 10;
+      place *= 10;
+    } else {
+      assembled += got_sum * place;
+    }
+    if (!nl && col + 1 < digits) return snprintf(why, whylen, "only %d lines", col + 1), 0;
+    p = nl ? nl + 1 : p + len;
+  }
+  if (*p) return snprintf(why, whylen, "text after the last column: '%.100s'", p), 0;
+  if (assembled != answer) return snprintf(why, whylen, "lines assemble to %ld, answer %ld", assembled, answer), 0;
+  return 1;
+}
+
+static void test_items(int digits, int steps) {
+  char diff[64];
+  snprintf(diff, sizeof diff, "digits=%d,steps=%d", digits, steps);
+  rlvr_generator *g;
+  int rc = rlvr_generator_load(SCRIPT, diff, &g);
+  CHECK_MSG(rc == RLVR_OK, "%s", rlvr_error_message());
+  if (rc) return;
+  CHECK(!strcmp(rlvr_generator_name(g), "columns") && !strcmp(rlvr_generator_verifier(g), "math"));
+  int bad = 0;
+  long lo = 1, hi;
+  for (int i = 1; i < digits; i++) lo *= 10;
+  hi = lo * 10 - 1;
+  if (digits == 1) lo = 0;
+  for (int i = 0; i < 300; i++) {
+    rlvr_task_item it;
+    CHECK(rlvr_generator_make(g, 1000 + (uint64_t)i, "item test", &it) == RLVR_OK);
+    long nums[8], sum = 0;
+    int n = parse_prompt(it.prompt, nums, 8);
+    char why[256] = "";
+    int ok = n == steps + 1;
+    if (!ok) snprintf(why, sizeof why, "%d numbers", n);
+    for (int k = 0; ok && k < n; k++) {
+      sum += nums[k];
+      if (nums[k] < lo || nums[k] > hi) ok = 0, snprintf(why, sizeof why, "number %ld out of range", nums[k]);
+    }
+    if (ok && strtol(it.answer, NULL, 10) != sum) ok = 0, snprintf(why, sizeof why, "answer %s", it.answer);
+    if (ok) ok = check_solution(it.solution, nums, n, digits, sum, why, sizeof why);
+    if (!ok && bad++ < 3) fprintf(stderr, "FAIL %s '%s': %s\n", diff, it.prompt, why);
+    rlvr_task_item_clear(&it);
+  }
+  printf("%s %s: %d of 300 worked solutions right\n", bad ? "FAIL" : "ok  ", diff, 300 - bad);
+  CHECK(bad == 0);
+  rlvr_generator_free(g);
+}
+
+static void test_direct_and_verifier(void) {
+  rlvr_generator *g0, *g6;
+  CHECK(rlvr_generator_load(SCRIPT, "digits=3,steps=1", &g0) == RLVR_OK);
+  CHECK(rlvr_generator_load(SCRIPT, "digits=3,steps=1,direct=0.6", &g6) == RLVR_OK);
+  rlvr_task_template *tpl;
+  CHECK(rlvr_task_template_load("plain", "tasks", &tpl) == RLVR_OK);
+  rlvr_verify_options vo;
+  rlvr_verify_options_default(&vo, "verifiers");
+  vo.workers = 0;
+  rlvr_verify_host *h = rlvr_host_build(&vo);
+  int empty = 0, same = 0, right = 0, wrong_rejected = 0;
+  const int N = 500;
+  for (int i = 0; i < N; i++) {
+    rlvr_task_item a, b;
+    CHECK(rlvr_generator_make(g0, 7 + (uint64_t)i, "item a", &a) == RLVR_OK);
+    CHECK(rlvr_generator_make(g6, 7 + (uint64_t)i, "item b", &b) == RLVR_OK);
+    same += !strcmp(a.prompt, b.prompt) && !strcmp(a.answer, b.answer);
+    empty += b.solution && b.solution[0] == 0;
+    CHECK(a.solution && a.solution[0]);
+    /* both kinds of worked example score 1; with the answer + 1, 0 */
+    for (int k = 0; k < 2; k++) {
+      rlvr_task_item *it = k ? &b : &a;
+      char *c = NULL;
+      CHECK(rlvr_task_template_completion(tpl, it, &c) == RLVR_OK);
+      rlvr_verify_item v = {it->verifier, c, strlen(c), it->reference, strlen(it->reference), it->reference_json,
+                            it->meta, strlen(it->meta)};
+      rlvr_verify_result r = {0};
+      rlvr_host_verify(h, &v, &r);
+      right += r.status == RLVR_VERIFY_OK && r.score == 1.0;
+      rlvr_verify_result_clear(&r);
+      free(c);
+      char wrong[64];
+      snprintf(wrong, sizeof wrong, "%ld", strtol(it->answer, NULL, 10) + 1);
+      rlvr_task_item w = *it;
+      w.answer = wrong;
+      CHECK(rlvr_task_template_completion(tpl, &w, &c) == RLVR_OK);
+      v.completion = c, v.completion_len = strlen(c);
+      rlvr_host_verify(h, &v, &r);
+      wrong_rejected += r.status == RLVR_VERIFY_OK && r.score == 0.0;
+      rlvr_verify_result_clear(&r);
+      free(c);
+    }
+    rlvr_task_item_clear(&a);
+    rlvr_task_item_clear(&b);
+  }
+  printf("direct=0.6: %d of %d answer-only; problems unchanged in %d of %d; %d of %d worked examples score 1, "
+         "%d of %d with a wrong answer score 0\n",
+         empty, N, same, N, right, 2 * N, wrong_rejected, 2 * N);
+  CHECK(same == N);
+  /* binomial(500, 0.6): mean 300, sd 11; 250..350 is 4.5 sd either way */
+  CHECK(empty >= 250 && empty <= 350);
+  CHECK(right == 2 * N && wrong_rejected == 2 * N);
+  rlvr_host_free(h);
+  rlvr_task_template_free(tpl);
+  rlvr_generator_free(g0);
+  rlvr_generator_free(g6);
+}
+
+static void test_bad_difficulty(void) {
+  const char *bad[][2] = {{"digits=0,steps=1", "difficulty.digits"},
+                          {"digits=10,steps=1", "difficulty.digits"},
+                          {"digits=2,steps=0", "difficulty.steps"},
+                          {"digits=2,steps=1,direct=2", "difficulty.direct"},
+                          {"digits=2,steps=1,direct=yes", "difficulty.direct"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    rlvr_generator *g;
+    int rc = rlvr_generator_load(SCRIPT, bad[i][0], &g);
+    rlvr_task_item it;
+    if (rc == RLVR_OK) {
+      rc = rlvr_generator_make(g, 1, "item train:0", &it);
+      if (rc == RLVR_OK) rlvr_task_item_clear(&it);
+      rlvr_generator_free(g);
+    }
+    CHECK_MSG(rc == RLVR_ERR_SCRIPT && strstr(rlvr_error_message(), bad[i][1]), "%s: %s", bad[i][0],
+              rlvr_error_message());
+  }
+}
+
+int main(void) {
+  test_items(2, 1);
+  test_items(3, 1);
+  test_items(2, 2);
+  test_items(4, 3);
+  test_items(1, 1);
+  test_direct_and_verifier();
+  test_bad_difficulty();
+  return test_done();
+}
