@@ -219,6 +219,8 @@
     "rlvr sft: a JSONL file of {prompt, completion} pairs (optional chat: true); '' = worked examples of task.source with task.template.") \
   X(INT, sft_examples, "sft.examples", 1000,                                                       \
     "rlvr sft: examples to train on: the first N lines of sft.data (0 = all) or N items of the generator's training stream.") \
+  X(INT, sft_seed, "sft.seed", 0,                                                                 \
+    "rlvr sft: seed of the order the task examples are drawn in; 0 = the learner's order seed + 1, so that GRPO's first prompts are not the warm start's.") \
   X(FLOAT, sft_epochs, "sft.epochs", 1.0, "rlvr sft: passes over the examples (fractions allowed).") \
   X(INT, sft_steps, "sft.steps", 0, "rlvr sft: optimizer steps; 0 = ceil(sft.epochs * examples / sft.batch_size).") \
   X(INT, sft_batch_size, "sft.batch_size", 32, "rlvr sft: examples per optimizer step.")             \

@@ -200,8 +200,10 @@ int rlvr_sft_data_from_task(const rlvr_config *cfg, const char *tasks_dir, const
   if (!rc) {
     int64_t size = rlvr_task_source_size(src, RLVR_TASK_SPLIT_TRAIN);
     if (n > size) n = size; /* a dataset has an end; a generator does not */
+    /* Not the learner's order: GRPO after this warm start should not begin
+     * with the very problems SFT trained on. */
     rlvr_task_cursor cur;
-    rlvr_task_cursor_init(&cur, rlvr_task_source_seed(src));
+    rlvr_task_cursor_init(&cur, cfg->sft_seed ? (uint64_t)cfg->sft_seed : rlvr_task_source_seed(src) + 1);
     for (int64_t i = 0; i < n && !rc; i++) {
       rlvr_task_item it;
       memset(&it, 0, sizeof it);

@@ -66,8 +66,10 @@ int rlvr_sft_data_load_jsonl(const char *path, const rlvr_sft_encoding *enc, int
                              rlvr_sft_data *out);
 
 /* The worked examples of the first n items of the training split of the
- * task source that cfg's task.* keys name (the learner's order from a
- * cursor seeded as task.h says), with task.template applied. tasks_dir is
+ * task source that cfg's task.* keys name, in the order of a cursor seeded
+ * by sft.seed, or when that is 0 by the learner's order seed + 1 (so that a
+ * GRPO run after this warm start does not begin with the same problems),
+ * with task.template applied. tasks_dir is
  * the built-in tasks/ directory. Errors: those of the source and the
  * template, RLVR_ERR_ARG for an item without a worked solution (naming its
  * id), RLVR_ERR_RANGE for one longer than max_len. *out untouched on error. */
