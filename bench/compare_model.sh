@@ -6,7 +6,7 @@
 #   bench/compare_model.sh [--shape NAME] [--bin PATH] [--python PATH] [--repeat R]
 #                          [--batch B] [--seq T] [--decode-batch B] [--prompt P]
 #                          [--gen N] [--threads N] [--iters K] [--phases LIST]
-#                          [--attn sdpa|eager] [--out DIR]
+#                          [--attn sdpa|eager] [--omp-wait active|passive] [--out DIR]
 #
 # Defaults: shape llama-20m, B=4 T=256 (1024 tokens), decode batch 8, P=64,
 # N=32, threads = all cores, 3 iterations, 2 repeats; rlvr from $RLVR_BIN or
@@ -16,7 +16,11 @@
 # median over the repeats of each side's per-run median and the ratio of those
 # medians, the same for each side's fastest iteration ("best", the one least
 # disturbed by other load), and CPU seconds per 1000 tokens (all threads;
-# less sensitive to other load on a shared machine). Every run's
+# less sensitive to other load on a shared machine). --omp-wait sets
+# OMP_WAIT_POLICY for both sides (both use libgomp): on a machine with more
+# runnable threads than cores, libgomp's default spinning at barriers wastes
+# CPU and multiplies the wall time of multi-threaded runs (docs/bench.md);
+# passive makes waiting threads sleep. Every run's
 # figures are printed too, so the spread is visible. --out keeps the JSON.
 # No network access is needed: the config comes from `rlvr bench model
 # --write-config`. docs/bench.md has the results.
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
     --phases) phases=$2 ;;
     --attn) attn=$2 ;;
     --out) out=$2 ;;
+    --omp-wait) export OMP_WAIT_POLICY=$2 ;;
     *) echo "compare_model.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
   shift 2
@@ -73,11 +78,12 @@ lscpu_field() { lscpu | sed -n "s/^$1:[[:space:]]*//p" | head -1; }
        "$(lscpu_field 'Core(s) per socket') cores x $(lscpu_field 'Socket(s)') socket(s), $ncpu CPUs online," \
        "$(free -g | awk '/^Mem:/ {print $2}') GiB; $(uname -sr)"
   echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "rlvr:    $bin; source tree at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  echo "rlvr:    $bin; source tree now at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
        "($(git -C "$root" status --porcelain -- model 2>/dev/null | wc -l) uncommitted paths in model/)"
   echo "torch:   $("$python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)')"
   echo "shape:   $shape; fwd+bwd B=$batch T=$seq; decode B=$dbatch P=$prompt N=$gen; threads $threads;" \
-       "$iters iterations (median) x $repeat repeats; torch attn $attn"
+       "$iters iterations (median) x $repeat repeats; torch attn $attn;" \
+       "OMP_WAIT_POLICY ${OMP_WAIT_POLICY:-unset}"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$dir/header.txt"
 
