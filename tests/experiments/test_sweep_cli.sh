@@ -121,11 +121,13 @@ grep -q "start resume=1 from=0" "$tmp/s2/${names[4]}/fake_events.log" \
   && ok "the failed run was started again with --resume" || fail "events: $(cat "$tmp/s2/${names[4]}/fake_events.log")"
 
 # --- SIGTERM to the sweep, then --resume ----------------------------------------
-FAKE_TRAIN_STEP_MS=150 "$bin" sweep "$tmp/spec.lua" --dir "$tmp/s3" -j 2 >"$tmp/s3.out" 2>"$tmp/s3.err" &
+# Steps of a second each: the checks below run the (possibly ASan-built)
+# binary three times before the stop, and must not outlast the runs.
+FAKE_TRAIN_STEP_MS=1000 "$bin" sweep "$tmp/spec.lua" --dir "$tmp/s3" -j 2 >"$tmp/s3.out" 2>"$tmp/s3.err" &
 sweep_pid=$!
 bg+=("$sweep_pid")
 # Wait until both first runs have logged 3 steps.
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   a=$(cat "$tmp/s3/${names[0]}/metrics.jsonl" 2>/dev/null | wc -l)
   b=$(cat "$tmp/s3/${names[1]}/metrics.jsonl" 2>/dev/null | wc -l)
   [ "$a" -ge 3 ] && [ "$b" -ge 3 ] && break
