@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/bench_model.h"
+#include "cmd/bench_step.h"
 #include "cmd/cmd.h"
 #include "core/transport_bench.h"
 #include "verifiers/exec_bench.h"
@@ -20,6 +21,7 @@ static const bench_entry benches[] = {
     {"verify", cmd_bench_verify, "verifications per second: host, pool, per worker"},
     {"transport", rlvr_transport_bench_main, "trajectory and weights MB/s through ZeroMQ (ipc, tcp)"},
     {"exec", rlvr_exec_bench_main, "sandboxed code executions per second (python, lua) vs bare spawn"},
+    {"step", cmd_bench_step, "seconds per GRPO step by phase, from runs' metrics.jsonl"},
     {"model", cmd_bench_model, "policy model fwd+bwd, prefill and decode tokens/s (vs bench/torch_model.py)"},
     {NULL, NULL, NULL},
 };
