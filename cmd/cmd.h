@@ -29,6 +29,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_select(int argc, char **argv);
 int cmd_learner(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_report(int argc, char **argv);

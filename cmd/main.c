@@ -19,6 +19,7 @@ static const rlvr_command commands[] = {
     {"verify", cmd_verify, "score completions (JSONL) with verifier scripts"},
     {"sweep", cmd_sweep, "expand a sweep spec into runs; run them here or on Slurm; --status, --resume"},
     {"compare", cmd_compare, "compare runs or a sweep: final/best metrics over seeds, curves (--html)"},
+    {"select", cmd_select, "pick N prompts from a pool by pass rate and cluster (s1K-style data selection)"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -120,6 +120,29 @@
   X(STR, eval_output, "eval.output", "", "`rlvr eval`: JSONL file of every sample (text, tokens, score, answer); '' = none.") \
   X(STR, eval_summary, "eval.summary", "", "`rlvr eval`: JSON file for the summary (also printed); '' = print only.") \
   X(INT, eval_batch, "eval.batch", 0, "`rlvr eval`: problems per engine request; 0 = rollout.slots.") \
+  X(INT, select_n, "select.n", 1000, "`rlvr select`: prompts to keep (N); fewer when fewer are eligible (noted in the summary).") \
+  X(STR, select_split, "select.split", "train", "`rlvr select`, generators: the split the pool comes from (train or heldout).") \
+  X(INT, select_pool, "select.pool", 0,                                                            \
+    "`rlvr select`: records in the pool, from the start; 0 = the whole file (a generator's training split needs a size).") \
+  X(INT, select_samples, "select.samples", 8, "`rlvr select`: completions sampled per prompt (k) for its pass rate.") \
+  X(FLOAT, select_temperature, "select.temperature", 1.0,                                          \
+    "`rlvr select`: sampling temperature (other sampling settings: eval.max_tokens, eval.top_k, eval.top_p, eval.stop, eval.batch).") \
+  X(FLOAT, select_min_pass, "select.min_pass", 0.0, "`rlvr select`: drop prompts with a pass rate below this (too hard).") \
+  X(FLOAT, select_max_pass, "select.max_pass", 1.0, "`rlvr select`: drop prompts with a pass rate above this (too easy).") \
+  X(BOOL, select_keep_unsolved, "select.keep_unsolved", 0, "`rlvr select`: keep prompts no sample solved (pass rate 0).") \
+  X(BOOL, select_keep_solved, "select.keep_solved", 0, "`rlvr select`: keep prompts every sample solved (pass rate 1).") \
+  X(FLOAT, select_target, "select.target", 0.5,                                                    \
+    "`rlvr select`: within a cluster, prompts whose pass rate is nearest this are taken first.")   \
+  X(STR, select_cluster_field, "select.cluster_field", "",                                         \
+    "`rlvr select`: ','-separated record fields (first present wins) that name a prompt's cluster, e.g. domain,tag,source; '' = answer kind and prompt-length tertile (docs/select.md).") \
+  X(INT, select_max_prompt_tokens, "select.max_prompt_tokens", 0,                                  \
+    "`rlvr select`: drop prompts longer than this many tokens after templating; 0 = only those that leave no room for the completion.") \
+  X(BOOL, select_dedup, "select.dedup", 1, "`rlvr select`: drop prompts equal to an earlier one (case and whitespace ignored).") \
+  X(BOOL, select_strict, "select.strict", 0, "`rlvr select`: a malformed record (missing or empty prompt or answer, bad field) is an error instead of a counted drop.") \
+  X(STR, select_output, "select.output", "", "`rlvr select`: JSONL file of the kept records, each with its reasons (required).") \
+  X(STR, select_summary, "select.summary", "", "`rlvr select`: JSON file for the summary (also printed); '' = print only.") \
+  X(STR, select_dropped, "select.dropped", "", "`rlvr select`: JSONL file of every dropped record with its reason; '' = none.") \
+  X(STR, select_pass_rates, "select.pass_rates", "", "`rlvr select`: JSONL file of every scored prompt's pass rate; '' = none.") \
   X(INT, transport_hwm_work, "transport.hwm_work", 1000,                                           \
     "Messages queued per peer on the work channel (ROUTER/DEALER) before sends block.")            \
   X(INT, transport_hwm_traj, "transport.hwm_traj", 64,                                             \
