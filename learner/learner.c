@@ -29,6 +29,7 @@
 #include "model/tokenizer.h"
 #include "rewards/advantage.h"
 #include "rewards/reward.h"
+#include "rollout/consensus.h"
 #include "tasks/task.h"
 #include "tasks/template.h"
 
@@ -769,6 +770,9 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     if (!isnan(s->length_c)) acc_add(&length_c, s->length_c);
   }
   for (int gi = 0; gi < ng; gi++) zero_spread_batch += groups[gi]->zero_spread;
+  rlvr_vote_stats votes = {0}; /* maj@G, pass@G and the consensus verifier's pseudo-labels */
+  for (int gi = 0; gi < ng; gi++)
+    rlvr_vote_stats_add(&votes, groups[gi], !strcmp(groups[gi]->spec.verifier, RLVR_CONSENSUS_VERIFIER));
   rlvr_loss_totals totals = {0};
   rlvr_loss_count(&L->loss, sb->R, Tc, sb->mask, sb->trunc, &totals);
 
@@ -881,6 +885,7 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     add_num(o, "reward_accuracy", accuracy.n ? acc_mean(&accuracy) : NAN);
     add_num(o, "reward_format", format.n ? acc_mean(&format) : NAN);
     add_num(o, "reward_length", length_c.n ? acc_mean(&length_c) : NAN);
+    rlvr_vote_stats_write(&votes, o);
     add_num(o, "advantage_mean", adv.n ? acc_mean(&adv) : NAN);
     add_num(o, "advantage_std", adv.n ? acc_std(&adv) : NAN);
     add_num(o, "advantage_min", adv.n ? adv.min : NAN);

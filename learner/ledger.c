@@ -227,6 +227,8 @@ static void copy_samples(rlvr_ledger_group *g, const rlvr_traj_group *tg) {
     r->accuracy = component(sm, "accuracy");
     r->format = component(sm, "format");
     r->length_c = component(sm, "length");
+    r->correct = component(sm, "correct");
+    r->majority_correct = component(sm, "majority_correct");
     r->status = (int)sm->verifier_status;
     r->finish = (int)sm->finish;
     r->seed = sm->seed;

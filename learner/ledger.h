@@ -77,6 +77,8 @@ typedef struct {
   double accuracy; /* the "accuracy" component; NAN when absent */
   double format;   /* the "format" component; NAN when absent */
   double length_c; /* the "length" component; NAN when absent */
+  double correct;  /* the "correct" label statistic (1/0, rollout/consensus.h); NAN when the group has no label */
+  double majority_correct; /* the "majority_correct" label statistic (1/0, the group's); NAN likewise */
   int status;      /* rlvr_verifier_status */
   int finish;      /* rlvr_finish */
   uint64_t seed;

@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "rewards/reward.h"
 
 int rlvr_jsonl_open(rlvr_jsonl *j, const char *path, int64_t keep_bytes) {
   memset(j, 0, sizeof *j);
@@ -50,6 +51,47 @@ void rlvr_jsonl_close(rlvr_jsonl *j) {
   if (j->f) fclose(j->f);
   free(j->path);
   memset(j, 0, sizeof *j);
+}
+
+void rlvr_vote_stats_add(rlvr_vote_stats *s, const rlvr_ledger_group *g, int consensus) {
+  s->groups++;
+  s->consensus += consensus != 0;
+  double maj = NAN;
+  int any = 0, right = 0, counted = 0;
+  for (int i = 0; i < g->g; i++) {
+    const rlvr_sample_rec *r = &g->samples[i];
+    if (isnan(maj) && !isnan(r->majority_correct)) maj = r->majority_correct;
+    if (isnan(r->correct)) continue;
+    any |= r->correct >= 0.5;
+    if (!rlvr_reward_status_is_infra(r->status)) {
+      counted++;
+      right += r->correct >= 0.5;
+    }
+  }
+  if (isnan(maj)) return; /* no label */
+  s->labelled++;
+  s->majority_correct += maj >= 0.5;
+  s->any_correct += any;
+  if (consensus) {
+    s->consensus_labelled++;
+    s->consensus_majority_correct += maj >= 0.5;
+    s->consensus_samples += counted;
+    s->consensus_samples_correct += right;
+  }
+}
+
+static void add_fraction(cJSON *o, const char *key, int64_t num, int64_t den) {
+  if (den > 0) cJSON_AddNumberToObject(o, key, (double)num / (double)den);
+  else cJSON_AddNullToObject(o, key);
+}
+
+void rlvr_vote_stats_write(const rlvr_vote_stats *s, cJSON *o) {
+  add_fraction(o, "maj_at_g", s->majority_correct, s->labelled);
+  add_fraction(o, "pass_at_g", s->any_correct, s->labelled);
+  cJSON_AddNumberToObject(o, "labelled_groups", (double)s->labelled);
+  cJSON_AddNumberToObject(o, "consensus_groups", (double)s->consensus);
+  add_fraction(o, "consensus_majority_correct", s->consensus_majority_correct, s->consensus_labelled);
+  add_fraction(o, "consensus_label_accuracy", s->consensus_samples_correct, s->consensus_samples);
 }
 
 void rlvr_format_duration(double s, char *buf, size_t cap) {

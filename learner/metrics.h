@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "learner/ledger.h"
+
 struct cJSON;
 
 typedef struct {
@@ -29,6 +31,32 @@ int rlvr_jsonl_open(rlvr_jsonl *j, const char *path, int64_t keep_bytes);
 /* Writes obj as one line and flushes. RLVR_ERR_IO naming the file. */
 int rlvr_jsonl_write(rlvr_jsonl *j, const struct cJSON *obj);
 void rlvr_jsonl_close(rlvr_jsonl *j); /* accepts a zeroed or closed one */
+
+/* maj@G and pass@G of a step's groups, from the label statistics the rollout
+ * sends with every sample of a group that has a label (components "correct"
+ * and "majority_correct", rollout/consensus.h): no extra sampling, no
+ * verifier run. Groups of the consensus verifier (test-time RL) are counted
+ * apart as well: how often their majority answer, the pseudo-label they
+ * train on, is right where a label exists, and the real accuracy of their
+ * samples (their "accuracy" is agreement with the pseudo-label). */
+typedef struct {
+  int64_t groups;                     /* groups seen */
+  int64_t labelled;                   /* of which with a label */
+  int64_t majority_correct;           /* labelled groups whose majority answer is right */
+  int64_t any_correct;                /* labelled groups with at least one right sample */
+  int64_t consensus;                  /* groups of the consensus verifier */
+  int64_t consensus_labelled;         /* of which with a label */
+  int64_t consensus_majority_correct; /* of which the pseudo-label is right */
+  int64_t consensus_samples;          /* samples of labelled consensus groups, infrastructure failures aside */
+  int64_t consensus_samples_correct;  /* of which right against the label */
+} rlvr_vote_stats;
+
+/* Adds group g (consensus: 1 when its verifier is the consensus verifier). */
+void rlvr_vote_stats_add(rlvr_vote_stats *s, const rlvr_ledger_group *g, int consensus);
+/* Adds maj_at_g, pass_at_g, labelled_groups, consensus_groups,
+ * consensus_majority_correct and consensus_label_accuracy to o (docs/metrics.md;
+ * a fraction with nothing to count is null). */
+void rlvr_vote_stats_write(const rlvr_vote_stats *s, struct cJSON *o);
 
 /* "1m05s", "2h03m", "12s" into buf. */
 void rlvr_format_duration(double seconds, char *buf, size_t cap);

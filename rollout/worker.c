@@ -4,11 +4,15 @@
  * settings -> completions decoded to text -> verifier items (one per sample,
  * plus one per sample for the format verifier when the format weight is not
  * 0) scored by the pool in chunks (ticks between them) -> rewards composed
- * and advantages computed per group -> the trajectories message.
+ * -> each group's vote (rollout/consensus.h: maj@G and pass@G against the
+ * label, and for the consensus verifier the pseudo-label scores that replace
+ * the verifier's) -> rewards composed and advantages computed per group ->
+ * the trajectories message.
  *
  * Every array the message points to is grown per work, never per token. */
 #include "rollout/worker.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +24,13 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/safetensors.h"
+#include "rollout/consensus.h"
 #include "rollout/value.h"
 
-/* Named values per sample: 3 reward components, then 2 timings. */
-enum { NCOMP = RLVR_REWARD_NCOMPONENTS, NTIME = 2, NNAMED = NCOMP + NTIME };
+/* Named values per sample: 3 reward components, up to 2 label statistics
+ * ("correct", "majority_correct": sent as components of weight 0 when the
+ * group has a label), then 2 timings. */
+enum { NCOMP = RLVR_REWARD_NCOMPONENTS, NLABEL = 2, NTIME = 2, NNAMED = NCOMP + NLABEL + NTIME };
 
 struct rlvr_worker {
   rlvr_worker_options o;
@@ -54,6 +61,12 @@ struct rlvr_worker {
   rlvr_reward *rout;            /* (scap) */
   double *rewards, *adv;        /* (scap) */
   uint8_t *excluded;            /* (scap) */
+  char **answers;               /* (scap) the answer each sample votes with, or NULL */
+  int *correct;                 /* (scap) right against the label (score >= 0.5, scored) */
+  double *agree;                /* (scap) consensus groups: agrees with the pseudo-label */
+  uint8_t *labelled;            /* (gcap) the group has a label: correct/majority_correct mean something */
+  uint8_t *majority_correct;    /* (gcap) the group's majority answer is right */
+  uint8_t *consensus;           /* (gcap) the group's verifier is the consensus verifier */
 };
 
 static double now_s(void) { return (double)rlvr_time_ms() / 1000.0; }
@@ -119,8 +132,8 @@ static void clear_work(rlvr_worker *w) {
     w->ref_json[i] = w->meta_json[i] = w->verifier[i] = NULL;
   }
   for (size_t i = 0; i < w->scap; i++) {
-    free(w->texts[i]), free(w->fmt_texts[i]);
-    w->texts[i] = w->fmt_texts[i] = NULL;
+    free(w->texts[i]), free(w->fmt_texts[i]), free(w->answers[i]);
+    w->texts[i] = w->fmt_texts[i] = w->answers[i] = NULL;
   }
   if (w->results) rlvr_verify_results_clear(w->results, w->nresults);
   w->nresults = 0;
@@ -134,6 +147,7 @@ void rlvr_worker_free(rlvr_worker *w) {
   free(w->egroups), free(w->tgroups), free(w->ref_json), free(w->meta_json), free(w->verifier);
   free(w->samples), free(w->named), free(w->texts), free(w->fmt_texts), free(w->items), free(w->results);
   free(w->rin), free(w->rout), free(w->rewards), free(w->adv), free(w->excluded);
+  free(w->answers), free(w->correct), free(w->agree), free(w->labelled), free(w->majority_correct), free(w->consensus);
   free(w);
 }
 
@@ -145,6 +159,9 @@ static void grow(rlvr_worker *w, size_t ngroups, size_t nsamples) {
     w->meta_json = xrealloc(w->meta_json, ngroups * sizeof *w->meta_json);
     w->verifier = xrealloc(w->verifier, ngroups * sizeof *w->verifier);
     for (size_t i = w->gcap; i < ngroups; i++) w->ref_json[i] = w->meta_json[i] = w->verifier[i] = NULL;
+    w->labelled = xrealloc(w->labelled, ngroups);
+    w->majority_correct = xrealloc(w->majority_correct, ngroups);
+    w->consensus = xrealloc(w->consensus, ngroups);
     w->gcap = ngroups;
   }
   if (nsamples > w->scap) {
@@ -152,7 +169,10 @@ static void grow(rlvr_worker *w, size_t ngroups, size_t nsamples) {
     w->named = xrealloc(w->named, nsamples * NNAMED * sizeof *w->named);
     w->texts = xrealloc(w->texts, nsamples * sizeof *w->texts);
     w->fmt_texts = xrealloc(w->fmt_texts, nsamples * sizeof *w->fmt_texts);
-    for (size_t i = w->scap; i < nsamples; i++) w->texts[i] = w->fmt_texts[i] = NULL;
+    w->answers = xrealloc(w->answers, nsamples * sizeof *w->answers);
+    for (size_t i = w->scap; i < nsamples; i++) w->texts[i] = w->fmt_texts[i] = w->answers[i] = NULL;
+    w->correct = xrealloc(w->correct, nsamples * sizeof *w->correct);
+    w->agree = xrealloc(w->agree, nsamples * sizeof *w->agree);
     w->items = xrealloc(w->items, 2 * nsamples * sizeof *w->items);
     w->results = xrealloc(w->results, 2 * nsamples * sizeof *w->results);
     memset(w->results, 0, 2 * nsamples * sizeof *w->results);
@@ -293,6 +313,52 @@ static int opens_thinking(const char *text, size_t len) {
   return len >= 7 && memcmp(text + len - 7, "<think>", 7) == 0;
 }
 
+/* 1 when a verifier result's details say "labelled": true. */
+static int details_labelled(const char *details) {
+  if (!details) return 0;
+  cJSON *d = cJSON_Parse(details);
+  const int yes = d && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "labelled"));
+  cJSON_Delete(d);
+  return yes;
+}
+
+/* Group by group, after scoring: the answer each sample votes with, which
+ * samples are right against the label, whether the majority answer is, and
+ * for groups of the consensus verifier the pseudo-label scores (agree).
+ * A group of another verifier is labelled (its verifier scored against a
+ * reference); a consensus group is when its script saw a reference answer. */
+static void vote_groups(rlvr_worker *w, const rlvr_msg_work *work, int nres) {
+  size_t at = 0;
+  for (uint32_t g = 0; g < work->ngroups; g++) {
+    const int G = (int)work->groups[g].g;
+    const int cons = !strcmp(w->verifier[g], RLVR_CONSENSUS_VERIFIER);
+    int labelled = !cons;
+    for (int i = 0; i < G; i++) {
+      const size_t k = at + (size_t)i;
+      const rlvr_verify_result *r = &w->results[k];
+      const int scored = rlvr_verify_status_is_scored(r->status);
+      /* an infrastructure failure does not vote and counts as wrong, as in rlvr eval */
+      w->answers[k] = scored ? rlvr_consensus_sample_answer(r->details, w->texts[k], strlen(w->texts[k]), !cons) : NULL;
+      w->correct[k] = scored && r->score >= 0.5;
+      if (cons && scored && details_labelled(r->details)) labelled = 1;
+    }
+    const char *const *ans = (const char *const *)(w->answers + at);
+    int maj = 0, any = 0;
+    if (cons) {
+      int votes = 0;
+      const int win = rlvr_consensus_rewards(ans, G, w->agree + at, &votes);
+      maj = win >= 0 && w->correct[at + (size_t)win];
+    } else {
+      rlvr_consensus_group_label_stats(ans, w->correct + at, G, &maj, &any);
+    }
+    w->consensus[g] = (uint8_t)cons;
+    w->labelled[g] = (uint8_t)labelled;
+    w->majority_correct[g] = (uint8_t)(labelled && maj);
+    at += (size_t)G;
+  }
+  RLVR_CHECK(at == (size_t)nres);
+}
+
 /* Scores items in chunks, ticking between them. */
 static void score_items(rlvr_worker *w, size_t n) {
   int workers = rlvr_pool_workers(w->d.pool);
@@ -408,6 +474,7 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
     }
   }
   score_items(w, nitems);
+  vote_groups(w, work, nres);
   const double t2 = now_s();
 
   /* Rewards and advantages, group by group. */
@@ -418,7 +485,9 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
       const rlvr_verify_result *f = &w->results[nres + k];
       fmt = rlvr_verify_status_is_scored(f->status) ? f->score : 0.0;
     }
-    w->rin[k] = (rlvr_reward_input){.status = (int)r->status, .score = r->score, .format = fmt, .length = res[k].ntokens};
+    /* a consensus group trains on agreement with its pseudo-label, not on the label */
+    const double score = w->consensus[res[k].group] ? w->agree[k] : r->score;
+    w->rin[k] = (rlvr_reward_input){.status = (int)r->status, .score = score, .format = fmt, .length = res[k].ntokens};
   }
   if ((rc = rlvr_reward_compose(&w->d.reward, w->rin, nres, w->rout))) {
     /* scores come from the host, which keeps them in [0, 1]: a bug if not */
@@ -441,14 +510,19 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
     const rlvr_verify_result *r = &w->results[k];
     rlvr_named_value *nv = w->named + (size_t)k * NNAMED;
     for (int c = 0; c < NCOMP; c++) nv[c] = (rlvr_named_value){rlvr_reward_component_name(c), w->rout[k].component[c]};
-    nv[NCOMP] = (rlvr_named_value){"generate", o->seconds};
-    nv[NCOMP + 1] = (rlvr_named_value){"verify", (double)r->elapsed_ns * 1e-9};
+    int ncomp = NCOMP;
+    if (w->labelled[o->group]) {
+      nv[ncomp++] = (rlvr_named_value){"correct", w->correct[k] ? 1.0 : 0.0};
+      nv[ncomp++] = (rlvr_named_value){"majority_correct", w->majority_correct[o->group] ? 1.0 : 0.0};
+    }
+    nv[ncomp] = (rlvr_named_value){"generate", o->seconds};
+    nv[ncomp + 1] = (rlvr_named_value){"verify", (double)r->elapsed_ns * 1e-9};
     w->samples[k] = (rlvr_sample){
         .tokens = o->tokens, .mask = o->mask, .logprobs = o->logprobs, .ntokens = (uint32_t)o->ntokens,
-        .reward = w->rewards[k], .components = nv, .ncomponents = NCOMP, .advantage = w->adv[k],
+        .reward = w->rewards[k], .components = nv, .ncomponents = (uint32_t)ncomp, .advantage = w->adv[k],
         .verifier = w->verifier[o->group], .verifier_version = r->version[0] ? r->version : "unknown",
         .verifier_status = wire_status(r->status), .seed = o->seed, .finish = wire_finish(o->finish),
-        .timings = nv + NCOMP, .ntimings = NTIME,
+        .timings = nv + ncomp, .ntimings = NTIME,
     };
     w->stats.tokens += o->ntokens;
     w->stats.infra_failures += w->excluded[k];

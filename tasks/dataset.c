@@ -179,10 +179,17 @@ static int map_record(const rlvr_dataset *d, const cJSON *obj, size_t line, rlvr
   if (!cJSON_IsString(p))
     return rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: field '%s' is not a string (task.prompt_field)", d->path, line, which);
   const cJSON *a = first_field(obj, d->answer_field, which, sizeof which);
-  if (!a) return rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: no field '%s' (task.answer_field)", d->path, line, d->answer_field);
   char *answer = NULL, *solution = NULL;
   int reference_json = 0;
-  if (cJSON_IsString(a)) {
+  if (!a) {
+    /* The consensus verifier (test-time RL, rollout/consensus.h) needs no
+     * label: its item has the empty answer, which means "none". */
+    const cJSON *v = d->verifier_field[0] ? cJSON_GetObjectItemCaseSensitive(obj, d->verifier_field) : NULL;
+    const char *name = cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : d->verifier;
+    if (strcmp(name, "consensus") != 0)
+      return rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: no field '%s' (task.answer_field)", d->path, line, d->answer_field);
+    answer = xstrdup("");
+  } else if (cJSON_IsString(a)) {
     const char *s = a->valuestring;
     extract_mode mode = d->extract;
     if (mode == EXTRACT_AUTO) mode = strstr(s, "####") ? EXTRACT_GSM8K : strstr(s, "\\boxed") ? EXTRACT_BOXED : EXTRACT_NONE;
