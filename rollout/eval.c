@@ -33,39 +33,147 @@ double rlvr_pass_at_k(int n, int c, int k) {
   return 1.0 - miss;
 }
 
-int rlvr_majority_vote(const char *const *answers, int n, int *votes) {
+int rlvr_answer_clusters(const char *const *answers, int n, int *cluster) {
   rlvr_mctx m;
   rlvr_mctx_init(&m, 64 << 20, 1 << 17);
   rlvr_mq_opts mo;
   rlvr_mq_opts_default(&mo);
   int *leader = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1)); /* first answer of each group */
-  int *size = xcalloc((size_t)(n > 0 ? n : 1), sizeof(int));
   int ngroups = 0;
   for (int i = 0; i < n; i++) {
+    cluster[i] = -1;
     if (!answers[i]) continue;
-    int joined = -1;
-    for (int g = 0; g < ngroups && joined < 0; g++) {
+    for (int g = 0; g < ngroups && cluster[i] < 0; g++) {
       const char *gold = answers[leader[g]];
       rlvr_mq_result r;
       rlvr_mctx_reset(&m);
       rlvr_mq_equal(&m, gold, strlen(gold), answers[i], strlen(answers[i]), &mo, &r);
-      if (r.equal) joined = g;
+      if (r.equal) cluster[i] = g;
     }
-    if (joined < 0) {
+    if (cluster[i] < 0) {
       leader[ngroups] = i;
-      joined = ngroups++;
+      cluster[i] = ngroups++;
     }
-    size[joined]++;
   }
+  free(leader);
+  rlvr_mctx_free(&m);
+  return ngroups;
+}
+
+/* The first sample of the largest group (a tie keeps the earlier group), or
+ * -1 when no sample has a group; *votes gets that group's size. */
+static int vote_winner(const int *cluster, int n, int ngroups, int *votes) {
+  int *size = xcalloc((size_t)(ngroups > 0 ? ngroups : 1), sizeof(int));
+  int *leader = xmalloc(sizeof(int) * (size_t)(ngroups > 0 ? ngroups : 1));
+  for (int i = n - 1; i >= 0; i--)
+    if (cluster[i] >= 0) size[cluster[i]]++, leader[cluster[i]] = i;
   int best = -1;
   for (int g = 0; g < ngroups; g++)
     if (best < 0 || size[g] > size[best]) best = g; /* strict: a tie keeps the earlier group */
   const int winner = best < 0 ? -1 : leader[best];
   if (votes) *votes = best < 0 ? 0 : size[best];
-  free(leader);
-  free(size);
-  rlvr_mctx_free(&m);
+  free(size), free(leader);
   return winner;
+}
+
+int rlvr_majority_vote(const char *const *answers, int n, int *votes) {
+  int *cluster = xmalloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+  const int winner = vote_winner(cluster, n, rlvr_answer_clusters(answers, n, cluster), votes);
+  free(cluster);
+  return winner;
+}
+
+/* maj@k, the dynamic program. A subset of k samples takes x_g members of
+ * group g and x_0 of the samples without an answer; there are
+ * prod C(size_g, x_g) * C(n0, x_0) such subsets. Sorted by their winning
+ * count t = max_g x_g >= 1: for a fixed t, the groups with size < t can never
+ * reach t and join the no-answer samples in a free pool of F samples; each
+ * other group g contributes the polynomial
+ *     sum_{x < t} C(size_g, x) z^x  +  C(size_g, t) z^t u a_g
+ * where z counts the subset's samples, u the groups at the maximum and a_g
+ * is a marker that is 1 (the group is correct) or absent. With A correct and
+ * D in all at the maximum, a subset scores A / D; the sum of A over the
+ * subsets of each (size s, D) is the derivative in the markers at 1, carried
+ * as a second table Q beside the counts P (dual numbers): multiplying by a
+ * correct group's polynomial maps (P, Q) to (P f, Q f + P C(size_g, t) z^t u).
+ * The free pool then multiplies by (1 + z)^F, and maj@k gets
+ * sum_{D >= 1} Q[k][D] / D over the t, divided by C(n, k).
+ *
+ * Sizes: P[s][D] <= C(n, s) <= C(1024, 512) ~ 4.5e306 and Q <= D P, so both
+ * are kept times SCALE = 2^-20 (the smallest count, 1, stays far from
+ * underflow); binomials are built as C(m, x) = C(m, x-1) * ((m-x+1) / x),
+ * the ratio first, so no intermediate passes DBL_MAX. */
+void rlvr_maj_at_k_curve(int n, const int *size, const int *correct, int ngroups, double *maj) {
+  RLVR_CHECK(n >= 1 && n <= 1024 && ngroups >= 0, "maj curve: n %d, groups %d", n, ngroups);
+  int voters = 0, mmax = 0;
+  for (int g = 0; g < ngroups; g++) {
+    RLVR_CHECK(size[g] >= 1 && (correct[g] == 0 || correct[g] == 1));
+    voters += size[g];
+    if (size[g] > mmax) mmax = size[g];
+  }
+  RLVR_CHECK(voters <= n, "maj curve: %d voters of %d samples", voters, n);
+  const double SCALE = 0x1p-20;
+  const size_t W = (size_t)n + 2; /* row length of the tables: D = 0..n+1 */
+  double *P = xcalloc(((size_t)n + 1) * W, sizeof(double)), *Q = xcalloc(((size_t)n + 1) * W, sizeof(double));
+  double *NP = xcalloc(((size_t)n + 1) * W, sizeof(double)), *NQ = xcalloc(((size_t)n + 1) * W, sizeof(double));
+  double *acc = xcalloc((size_t)n + 1, sizeof(double)), *coef = xmalloc(sizeof(double) * ((size_t)n + 1));
+  for (int t = 1; t <= mmax; t++) {
+    int free_pool = n - voters, dmax = 0;
+    for (int g = 0; g < ngroups; g++) {
+      if (size[g] < t) free_pool += size[g];
+      else dmax++;
+    }
+    if (dmax > n / t) dmax = n / t;
+    for (int s = 0; s <= n; s++)
+      for (int d = 0; d <= dmax; d++) P[(size_t)s * W + d] = Q[(size_t)s * W + d] = 0;
+    P[0] = SCALE;
+    int smax = 0, dcur = 0; /* the tables are zero beyond s > smax or D > dcur */
+    for (int g = 0; g < ngroups; g++) {
+      const int m = size[g];
+      if (m < t) continue;
+      coef[0] = 1; /* coef[x] = C(m, x), x = 0..t */
+      for (int x = 1; x <= t; x++) coef[x] = coef[x - 1] * ((double)(m - x + 1) / (double)x);
+      const int smax2 = smax + t > n ? n : smax + t, dcur2 = dcur + 1 > dmax ? dmax : dcur + 1;
+      for (int s = 0; s <= smax2; s++)
+        for (int d = 0; d <= dcur2; d++) NP[(size_t)s * W + d] = NQ[(size_t)s * W + d] = 0;
+      for (int s = 0; s <= smax; s++)
+        for (int d = 0; d <= dcur; d++) {
+          const double p = P[(size_t)s * W + d], q = Q[(size_t)s * W + d];
+          if (p == 0 && q == 0) continue;
+          for (int x = 0; x < t && s + x <= n; x++) {
+            NP[(size_t)(s + x) * W + d] += p * coef[x];
+            NQ[(size_t)(s + x) * W + d] += q * coef[x];
+          }
+          if (s + t <= n && d + 1 <= dmax) {
+            NP[(size_t)(s + t) * W + d + 1] += p * coef[t];
+            NQ[(size_t)(s + t) * W + d + 1] += (q + (correct[g] ? p : 0)) * coef[t];
+          }
+        }
+      double *tmp = P;
+      P = NP, NP = tmp;
+      tmp = Q, Q = NQ, NQ = tmp;
+      smax = smax2, dcur = dcur2;
+    }
+    /* The free pool, (1 + z)^F, and the scores A / D. */
+    double *qd = coef; /* qd[s] = sum_{D >= 1} Q[s][D] / D */
+    for (int s = 0; s <= n; s++) {
+      double v = 0;
+      if (s <= smax)
+        for (int d = 1; d <= dcur; d++) v += Q[(size_t)s * W + d] / (double)d;
+      qd[s] = v;
+    }
+    double cf = 1; /* C(F, x) */
+    for (int x = 0; x <= free_pool && x <= n; x++) {
+      if (x > 0) cf *= (double)(free_pool - x + 1) / (double)x;
+      for (int s = 0; s + x <= n && s <= smax; s++) acc[s + x] += cf * qd[s];
+    }
+  }
+  double cnk = 1; /* C(n, k) */
+  for (int k = 1; k <= n; k++) {
+    cnk *= (double)(n - k + 1) / (double)k; /* the ratio first: cnk * (n-k+1) could pass DBL_MAX */
+    maj[k - 1] = acc[k] / (cnk * SCALE);
+  }
+  free(P), free(Q), free(NP), free(NQ), free(acc), free(coef);
 }
 
 static double now_s(void) {
@@ -150,6 +258,15 @@ int rlvr_eval_run(rlvr_engine *e, const rlvr_tokenizer *tok, rlvr_verify_pool *p
   size_t *lens = xmalloc(sizeof *lens * cap);
   int rc = RLVR_OK;
   double pass_sum[RLVR_EVAL_MAX_K] = {0}, pass1_sum = 0, maj_sum = 0;
+  const int curves = o->curves;
+  int *cluster = xmalloc(sizeof(int) * (size_t)n), *gsize = xmalloc(sizeof(int) * (size_t)n);
+  int *gcorrect = xmalloc(sizeof(int) * (size_t)n);
+  double *maj_k = curves ? xmalloc(sizeof(double) * (size_t)n) : NULL;
+  if (curves) {
+    out->ncurve = n;
+    out->curve_pass = xcalloc((size_t)n, sizeof(double));
+    out->curve_maj = xcalloc((size_t)n, sizeof(double));
+  }
   for (int p0 = 0; p0 < nproblems && !rc; p0 += B) {
     const int nb = nproblems - p0 < B ? nproblems - p0 : B;
     for (int b = 0; b < nb; b++) {
@@ -189,13 +306,27 @@ int rlvr_eval_run(rlvr_engine *e, const rlvr_tokenizer *tok, rlvr_verify_pool *p
         out->waits += x->waits;
         out->think_cut += x->think_cut;
         out->tokens += x->ntokens;
+        if (o->params.budget) out->think_tokens += x->think_tokens >= 0 ? x->think_tokens : x->ntokens;
         if (samples && !rc) rc = write_sample(samples, &problems[p0 + b], x, texts[(size_t)b * n + i], &gr[i], answers[(size_t)b * n + i]);
       }
       out->correct += c;
       pass1_sum += (double)c / n;
       for (int q = 0; q < o->npass_k; q++) pass_sum[q] += rlvr_pass_at_k(n, c, o->pass_k[q]);
-      const int win = rlvr_majority_vote((const char *const *)(answers + (size_t)b * n), n, NULL);
+      const int ng = rlvr_answer_clusters((const char *const *)(answers + (size_t)b * n), n, cluster);
+      const int win = vote_winner(cluster, n, ng, NULL);
       maj_sum += win >= 0 && is_correct(&gr[win]);
+      if (curves) {
+        for (int k = 1; k <= n; k++) out->curve_pass[k - 1] += rlvr_pass_at_k(n, c, k);
+        for (int g = 0; g < ng; g++) gsize[g] = 0;
+        for (int i = 0; i < n; i++) {
+          const int g = cluster[i];
+          if (g < 0) continue;
+          if (gsize[g]++ == 0) gcorrect[g] = is_correct(&gr[i]); /* the group's first sample */
+          else out->vote_mismatch += is_correct(&gr[i]) != gcorrect[g];
+        }
+        rlvr_maj_at_k_curve(n, gsize, gcorrect, ng, maj_k);
+        for (int k = 0; k < n; k++) out->curve_maj[k] += maj_k[k];
+      }
       out->problems++;
       out->samples += n;
     }
@@ -209,11 +340,23 @@ int rlvr_eval_run(rlvr_engine *e, const rlvr_tokenizer *tok, rlvr_verify_pool *p
     for (int q = 0; q < o->npass_k; q++) out->pass_k[q] = pass_sum[q] / (double)out->problems;
     out->pass1 = pass1_sum / (double)out->problems;
     out->maj = maj_sum / (double)out->problems;
+    for (int k = 0; k < out->ncurve; k++) {
+      out->curve_pass[k] /= (double)out->problems;
+      out->curve_maj[k] /= (double)out->problems;
+    }
   }
   if (out->samples) out->mean_score /= (double)out->samples;
   out->seconds = now_s() - t_start;
   free(groups), free(items), free(res), free(texts), free(answers), free(lens);
+  free(cluster), free(gsize), free(gcorrect), free(maj_k);
   return rc;
+}
+
+void rlvr_eval_summary_clear(rlvr_eval_summary *s) {
+  if (!s) return;
+  free(s->curve_pass), free(s->curve_maj);
+  s->curve_pass = s->curve_maj = NULL;
+  s->ncurve = 0;
 }
 
 /* "1,4,8" into o->pass_k; "" = 1, 2, 4, ... < n, and n. */
@@ -287,6 +430,18 @@ int rlvr_eval_config(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const r
     if ((rc = parse_pass_k("", o.samples, &o))) return rc;
   }
   if (greedy) o.params.temperature = 0.0f;
+  return rlvr_eval_config_runs(cfg, dirs, m, tok, eos, neos, pool, &o, 1, samples ? &samples : NULL, out, NULL, NULL);
+}
+
+int rlvr_eval_config_runs(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const rlvr_model *m,
+                          const rlvr_tokenizer *tok, const int32_t *eos, int neos, rlvr_verify_pool *pool,
+                          const rlvr_eval_options *runs, int nruns, FILE *const *samples, rlvr_eval_summary *outs,
+                          rlvr_eval_progress_fn progress, void *ctx) {
+  RLVR_CHECK(nruns >= 1);
+  memset(outs, 0, sizeof *outs * (size_t)nruns);
+  int rc = RLVR_OK, max_tokens = 1;
+  for (int r = 0; r < nruns; r++)
+    if (runs[r].params.max_tokens > max_tokens) max_tokens = runs[r].params.max_tokens;
   rlvr_task_split split;
   if (!strcmp(cfg->eval_split, "heldout")) split = RLVR_TASK_SPLIT_HELDOUT;
   else if (!strcmp(cfg->eval_split, "train")) split = RLVR_TASK_SPLIT_TRAIN;
@@ -299,9 +454,10 @@ int rlvr_eval_config(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const r
   int64_t size = rlvr_task_source_size(src, split);
   if (cfg->eval_size > 0 && cfg->eval_size < size) size = cfg->eval_size;
   if (size > (1 << 24)) {
+    rc = rlvr_error(RLVR_ERR_CONFIG, "eval.size: the %s split of %s has no end; give eval.size", cfg->eval_split,
+                    rlvr_task_source_name(src));
     rlvr_task_source_free(src);
-    return rlvr_error(RLVR_ERR_CONFIG, "eval.size: the %s split of %s has no end; give eval.size", cfg->eval_split,
-                      rlvr_task_source_name(src));
+    return rc;
   }
   rlvr_prompt_renderer pr;
   if ((rc = rlvr_prompt_renderer_build(&pr, cfg->task_template, dirs->tasks, cfg->generate_template,
@@ -328,19 +484,27 @@ int rlvr_eval_config(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const r
                                    .reference_json = items[i].reference_json, .meta = items[i].meta};
   }
   if (!rc) {
-    int max_seq = max_prompt + o.params.max_tokens;
+    int max_seq = max_prompt + max_tokens;
     if (max_seq > m->cfg.max_position) {
       rc = rlvr_error(RLVR_ERR_RANGE, "the longest prompt (%d tokens) plus %d completion tokens exceeds the model's %d positions",
-                      max_prompt, o.params.max_tokens, m->cfg.max_position);
+                      max_prompt, max_tokens, m->cfg.max_position);
     } else {
       rlvr_model_source ms;
       rlvr_model_source_build(&ms, m, (int)cfg->rollout_slots, max_seq);
       rlvr_engine *e = rlvr_engine_build(&ms.src, tok, eos, neos, cfg->rollout_share_prefill);
-      rc = rlvr_eval_run(e, tok, pool, &o, probs, np, samples, out);
+      for (int r = 0; r < nruns && !rc; r++) {
+        rc = rlvr_eval_run(e, tok, pool, &runs[r], probs, np, samples ? samples[r] : NULL, &outs[r]);
+        if (!rc && progress) progress(ctx, r, &outs[r]);
+      }
       rlvr_engine_free(e);
       rlvr_model_source_free(&ms);
     }
   }
+  if (rc)
+    for (int r = 0; r < nruns; r++) {
+      rlvr_eval_summary_clear(&outs[r]);
+      memset(&outs[r], 0, sizeof outs[r]);
+    }
   for (int i = 0; i < np; i++) {
     rlvr_task_item_clear(&items[i]);
     free(texts[i]), free(ids[i]);
@@ -384,8 +548,20 @@ char *rlvr_eval_summary_json(const rlvr_eval_options *o, const rlvr_eval_summary
     cJSON_AddNumberToObject(b, "max_think_tokens", o->params.max_think_tokens);
     cJSON_AddNumberToObject(b, "waits", (double)s->waits);
     cJSON_AddNumberToObject(b, "thinking_cut", (double)s->think_cut);
+    cJSON_AddNumberToObject(b, "mean_think_tokens", s->samples ? (double)s->think_tokens / (double)s->samples : 0.0);
+    cJSON_AddNumberToObject(b, "mean_waits", s->samples ? (double)s->waits / (double)s->samples : 0.0);
   } else {
     cJSON_AddNullToObject(j, "budget");
+  }
+  if (s->ncurve > 0) {
+    cJSON *c = cJSON_AddObjectToObject(j, "curves");
+    cJSON *ks = cJSON_AddArrayToObject(c, "k"), *pk = cJSON_AddArrayToObject(c, "pass@k"), *mk = cJSON_AddArrayToObject(c, "maj@k");
+    for (int k = 0; k < s->ncurve; k++) {
+      cJSON_AddItemToArray(ks, cJSON_CreateNumber(k + 1));
+      cJSON_AddItemToArray(pk, cJSON_CreateNumber(s->curve_pass[k]));
+      cJSON_AddItemToArray(mk, cJSON_CreateNumber(s->curve_maj[k]));
+    }
+    cJSON_AddNumberToObject(c, "vote_mismatch", (double)s->vote_mismatch);
   }
   cJSON_AddNumberToObject(j, "seconds", s->seconds);
   cJSON_AddNumberToObject(j, "generate_s", s->generate_s);

@@ -23,7 +23,13 @@
  * correct. A sample's answer is the verifier's own extraction
  * (details.extracted, as the math and countdown verifiers report it), else
  * what rlvr_mx_extract finds in the completion; samples without one do not
- * vote, and a problem where none votes is not solved. */
+ * vote, and a problem where none votes is not solved.
+ *
+ * Curves over k (options.curves): pass@k for every k in 1..n with the
+ * estimator above, and maj@k for every k in 1..n with the unbiased
+ * estimator of rlvr_maj_at_k_curve: the mean over all C(n, k) subsets of k
+ * of the n samples of "the subset's majority answer is correct", computed
+ * exactly from the answer groups' sizes (no subsampling). */
 #ifndef RLVR_EVAL_H
 #define RLVR_EVAL_H
 
@@ -46,6 +52,26 @@ double rlvr_pass_at_k(int n, int c, int k);
  * *votes (may be NULL) gets the winning group's size. */
 int rlvr_majority_vote(const char *const *answers, int n, int *votes);
 
+/* The grouping rlvr_majority_vote votes with: cluster[i] (n entries) gets
+ * answer i's group, numbered 0, 1, ... in order of first appearance, or -1
+ * for a NULL answer. Returns the number of groups. */
+int rlvr_answer_clusters(const char *const *answers, int n, int *cluster);
+
+/* maj@k for every k = 1..n from one set of n samples: maj[k-1] is the mean,
+ * over all C(n, k) subsets of k samples, of the subset's vote, where the
+ * subset's vote counts each group's members in the subset, the groups with
+ * the most votes (>= 1) tie, and the subset scores the fraction of tied
+ * groups that are correct (a tie split evenly: the expectation under a
+ * uniformly random tie-break); a subset with no vote scores 0. The groups
+ * are size[0..ngroups) (each >= 1, summing to at most n; the other samples
+ * have no answer) with correct[g] 0 or 1. As a U-statistic over subsets of
+ * exchangeable samples it is an unbiased estimate of the maj@k of k fresh
+ * samples. Exact: a dynamic program over the groups for each possible
+ * winning count t (counts with a scale factor, so nothing overflows for
+ * n <= 1024), O(n^3 log n) at worst (all answers distinct), far below the
+ * cost of generating the samples. */
+void rlvr_maj_at_k_curve(int n, const int *size, const int *correct, int ngroups, double *maj);
+
 /* One problem: its prompt (text for the record, ids for the model) and what
  * its verifier is given. Borrowed for the call. */
 typedef struct {
@@ -65,6 +91,7 @@ typedef struct {
   int npass_k;
   int batch;                     /* problems per engine request, >= 1 */
   uint64_t first_group_id;       /* problem i is group first_group_id + i (seeds derive from it) */
+  int curves;                    /* 1: pass@k and maj@k for every k in 1..n into the summary's curves */
   rlvr_engine_params params;     /* temperature, max_tokens, seed, stop, budget */
 } rlvr_eval_options;
 
@@ -80,8 +107,25 @@ typedef struct {
   int64_t finish[4];              /* by rlvr_engine_finish */
   int64_t waits, think_cut;       /* budget forcing events */
   int64_t tokens;                 /* completion tokens (sampled and inserted) */
+  /* Thinking tokens, counted when budget forcing is on: a sample's
+   * think_tokens where its thinking ended (or was cut), else all of its
+   * tokens (it never left the thinking phase). */
+  int64_t think_tokens;
   double seconds, generate_s, verify_s;
+  /* options.curves: curve_pass[k-1] = pass@k and curve_maj[k-1] = maj@k for
+   * k = 1..ncurve (= n), averaged over problems; malloc'd, freed by
+   * rlvr_eval_summary_clear. NULL otherwise. */
+  double *curve_pass, *curve_maj;
+  int ncurve;
+  /* options.curves: samples scored otherwise than their answer group's
+   * first sample (the verifier and the vote's equivalence disagree); the
+   * curves' maj@k takes a group to be correct when its first sample is. */
+  int64_t vote_mismatch;
 } rlvr_eval_summary;
+
+/* Frees the curves; accepts a zeroed summary. rlvr_eval_run overwrites *out
+ * whole: clear a summary before it is reused. */
+void rlvr_eval_summary_clear(rlvr_eval_summary *s);
 
 /* Generates o->samples completions of each problem with e, scores them with
  * pool, writes one JSON line per sample to samples (may be NULL; docs/eval.md
@@ -113,8 +157,21 @@ int rlvr_eval_config(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const r
                      const rlvr_tokenizer *tok, const int32_t *eos, int neos, rlvr_verify_pool *pool,
                      int samples_override, int greedy, FILE *samples, rlvr_eval_summary *out);
 
+/* rlvr_eval_config for several option sets in turn on the same problems and
+ * engine (one engine sized for the largest max_tokens): runs[r] scores into
+ * outs[r], writing its samples to samples[r] (samples or an entry may be
+ * NULL). progress (may be NULL) is called after each run. The first error
+ * stops the runs; outs[0..nruns) are then zeroed or complete. */
+typedef void (*rlvr_eval_progress_fn)(void *ctx, int run, const rlvr_eval_summary *s);
+int rlvr_eval_config_runs(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, const rlvr_model *m,
+                          const rlvr_tokenizer *tok, const int32_t *eos, int neos, rlvr_verify_pool *pool,
+                          const rlvr_eval_options *runs, int nruns, FILE *const *samples, rlvr_eval_summary *outs,
+                          rlvr_eval_progress_fn progress, void *ctx);
+
 /* The summary as one JSON object (malloc'd text): problems, samples per
- * problem, accuracy (= pass@1), pass@k, maj@n, and the counts. */
+ * problem, accuracy (= pass@1), pass@k, maj@n, and the counts; with budget
+ * forcing the budget's settings, counts and means; with curves, "curves"
+ * {"k", "pass@k", "maj@k", "vote_mismatch"}. */
 char *rlvr_eval_summary_json(const rlvr_eval_options *o, const rlvr_eval_summary *s);
 
 #endif
