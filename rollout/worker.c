@@ -326,13 +326,15 @@ static int details_labelled(const char *details) {
  * samples are right against the label, whether the majority answer is, and
  * for groups of the consensus verifier the pseudo-label scores (agree).
  * A group of another verifier is labelled (its verifier scored against a
- * reference); a consensus group is when its script saw a reference answer. */
+ * reference); a consensus group is when its script saw a reference answer;
+ * either only when at least one of its samples was scored (a group whose
+ * verifier never ran says nothing about the label). */
 static void vote_groups(rlvr_worker *w, const rlvr_msg_work *work, int nres) {
   size_t at = 0;
   for (uint32_t g = 0; g < work->ngroups; g++) {
     const int G = (int)work->groups[g].g;
     const int cons = !strcmp(w->verifier[g], RLVR_CONSENSUS_VERIFIER);
-    int labelled = !cons;
+    int labelled = 0;
     for (int i = 0; i < G; i++) {
       const size_t k = at + (size_t)i;
       const rlvr_verify_result *r = &w->results[k];
@@ -340,7 +342,7 @@ static void vote_groups(rlvr_worker *w, const rlvr_msg_work *work, int nres) {
       /* an infrastructure failure does not vote and counts as wrong, as in rlvr eval */
       w->answers[k] = scored ? rlvr_consensus_sample_answer(r->details, w->texts[k], strlen(w->texts[k]), !cons) : NULL;
       w->correct[k] = scored && r->score >= 0.5;
-      if (cons && scored && details_labelled(r->details)) labelled = 1;
+      if (scored && !labelled && (!cons || details_labelled(r->details))) labelled = 1;
     }
     const char *const *ans = (const char *const *)(w->answers + at);
     int maj = 0, any = 0;

@@ -16,6 +16,8 @@
  *     consensus_label_accuracy equal the values computed here;
  *   - the three steps cover a tie, a wrong majority and samples without an
  *     answer;
+ *   - a group whose verifier fails and a consensus group whose reference
+ *     object has no answer carry no label statistics;
  *   - the same dataset with the math verifier is refused at start-up,
  *     naming the line without an answer;
  *   - an ordinary run (the math verifier on consensus_tasks_labelled.jsonl,
@@ -120,7 +122,7 @@ static void sample_string(const rlvr_tokenizer *tok, const rlvr_sample *s, char 
 
 /* The test's own vote over the classes of a group's samples. consensus:
  * rewards are agreement with the majority, else correctness against the
- * label of dataset `set` (0: some unlabelled, 1: all labelled). */
+ * label of dataset `set` (0: some unlabelled, 1: all labelled, -1: none). */
 static void expect_of(const script *sc, int si, const int *cls, int consensus, int set, expect_group *e) {
   memset(e, 0, sizeof *e);
   e->script = si;
@@ -138,7 +140,7 @@ static void expect_of(const script *sc, int si, const int *cls, int consensus, i
     if (count[0] != count[1]) win = count[0] > count[1] ? 0 : 1;
     else win = first[0] < first[1] ? 0 : 1, e->tie = 1;
   }
-  const int gold = sc->gold[set];
+  const int gold = set >= 0 ? sc->gold[set] : -1;
   e->labelled = gold >= 0;
   if (e->labelled) {
     for (int i = 0; i < G; i++) e->correct[i] = cls[i] == gold, e->any_correct |= e->correct[i];
@@ -215,6 +217,45 @@ static void check_step(const cJSON *o, int step, const expect_group *eg, int n, 
          rsum / (n * G), lab, maj, any, ncor ? cor / ncor : NAN);
 }
 
+/* A work the worker cannot score (a verifier that does not exist) and a
+ * consensus group with an object reference without an answer: neither
+ * carries label statistics; the consensus group still gets its rewards. */
+static void test_unlabelled(const rlvr_tokenizer *tok, rlvr_worker *w) {
+  static const char prompt[] = "gamma: one plus two?\n";
+  int32_t ids[64];
+  size_t np;
+  RLVR_CHECK(rlvr_tokenizer_encode(tok, prompt, strlen(prompt), 0, ids, 64, &np) == RLVR_OK);
+  /* msgpack {"note": 1}: a reference object without an answer */
+  static const uint8_t ref_map[] = {0x81, 0xa4, 'n', 'o', 't', 'e', 0x01};
+  rlvr_prompt_group groups[2] = {
+      {.group_id = 901, .prompt_ids = ids, .nprompt = (uint32_t)np, .prompt = prompt, .prompt_len = strlen(prompt),
+       .g = G, .reference = "3", .reference_len = 1, .verifier = "no_such_verifier"},
+      {.group_id = 902, .prompt_ids = ids, .nprompt = (uint32_t)np, .prompt = prompt, .prompt_len = strlen(prompt),
+       .g = G, .reference_map = {ref_map, sizeof ref_map}, .verifier = "consensus"},
+  };
+  rlvr_msg_work work = {.work_id = 900, .policy_version = 0,
+                        .sampling = {.temperature = 1.0, .top_p = 1.0, .max_tokens = 48, .seed = 5},
+                        .groups = groups, .ngroups = 2};
+  rlvr_msg traj;
+  const int rc = rlvr_worker_process(w, &work, &traj);
+  CHECK_MSG(rc == RLVR_OK, "worker: %s", rlvr_error_message());
+  if (rc) return;
+  int stats = 0, infra = 0;
+  for (int g = 0; g < 2; g++)
+    for (int i = 0; i < G; i++) {
+      const rlvr_sample *s = &traj.trajectories.groups[g].samples[i];
+      int f;
+      named(s->components, s->ncomponents, "correct", &f), stats += f;
+      named(s->components, s->ncomponents, "majority_correct", &f), stats += f;
+      infra += g == 0 && s->verifier_status == RLVR_VERIFIER_STATUS_VERIFIER_ERROR && s->reward == 0.0;
+    }
+  expect_group e;
+  check_group(tok, &traj.trajectories.groups[1], prompt, "consensus", -1, &e);
+  CHECK_MSG(stats == 0 && infra == G, "label statistics on %d samples, want none; %d infra failures, want %d", stats,
+            infra, G);
+  printf("ok   no label statistics for a group whose verifier failed or one with a reference without an answer\n");
+}
+
 static void test_train(const char *verifier, int set) {
   const int consensus = !strcmp(verifier, "consensus");
   printf("---- %s on %s\n", verifier, set ? "consensus_tasks_labelled.jsonl" : "consensus_tasks.jsonl");
@@ -284,6 +325,7 @@ static void test_train(const char *verifier, int set) {
   }
   CHECK(rlvr_learner_done(L));
   CHECK(rlvr_learner_finish(L) == RLVR_OK);
+  if (consensus) test_unlabelled(tok, w);
   printf("ok   %d steps: %d ties, %d labelled groups with a wrong majority, %d samples without an answer\n", STEPS, ties,
          wrong_majority, unanswered);
   CHECK_MSG(ties > 0 && wrong_majority > 0 && unanswered > 0,
