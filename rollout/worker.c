@@ -345,12 +345,12 @@ static void vote_groups(rlvr_worker *w, const rlvr_msg_work *work, int nres) {
       if (scored && !labelled && (!cons || details_labelled(r->details))) labelled = 1;
     }
     const char *const *ans = (const char *const *)(w->answers + at);
-    int maj = 0, any = 0;
+    int maj = 0;
     if (cons) {
-      int votes = 0;
-      const int win = rlvr_consensus_rewards(ans, G, w->agree + at, &votes);
+      const int win = rlvr_consensus_rewards(ans, G, w->agree + at, NULL);
       maj = win >= 0 && w->correct[at + (size_t)win];
     } else {
+      int any; /* pass@G: the learner takes it from the samples' "correct" */
       rlvr_consensus_group_label_stats(ans, w->correct + at, G, &maj, &any);
     }
     w->consensus[g] = (uint8_t)cons;
