@@ -28,6 +28,10 @@
 #ifndef RLVR_CUDA_KV_PAGES_H
 #define RLVR_CUDA_KV_PAGES_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct {
   int block_size; /* tokens per block */
   int num_blocks; /* blocks in the pool */
@@ -93,5 +97,9 @@ long rlvr_kv_pages_slot(const rlvr_kv_pages *kp, int seq, int pos);
  * stack holds exactly the unused blocks, tables hold exactly
  * ceil(len / block_size) blocks): 1 if they hold. For tests. */
 int rlvr_kv_pages_consistent(const rlvr_kv_pages *kp);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -124,6 +124,13 @@ extern "C" void rlvr_cuda_linear_forward(rlvr_cuda_context *ctx, void *Y, const 
   lt_matmul(ctx, Y, W, X, bias, N, M, K, 1, 0, K, K, N, 0.0f, cuda_type(dt), cuda_type(dt));
 }
 
+extern "C" void rlvr_cuda_linear_forward_f32out(rlvr_cuda_context *ctx, float *Y, const void *X, const void *W,
+                                                int M, int N, int K, rlvr_dtype dt) {
+  /* as rlvr_cuda_linear_forward, with a float32 D (bf16 A and B, fp32 C/D and
+   * compute: one of cuBLASLt's supported combinations, as in the dW product) */
+  lt_matmul(ctx, Y, W, X, NULL, N, M, K, 1, 0, K, K, N, 0.0f, cuda_type(dt), CUDA_R_32F);
+}
+
 extern "C" void rlvr_cuda_linear_backward_x(rlvr_cuda_context *ctx, void *dX, const void *dY, const void *W,
                                             int M, int N, int K, int accumulate, rlvr_dtype dt) {
   /* dXc (K x M) = Wc (K x N, ld K) · dYc (N x M, ld N). */

@@ -43,6 +43,11 @@ extern "C" {
 void rlvr_cuda_linear_forward(rlvr_cuda_context *ctx, void *Y, const void *X, const void *W,
                               const void *bias, int M, int N, int K, rlvr_dtype dt);
 
+/* Y (M, N) float32 = X (M, K) · W^T, X and W dt, no bias: the lm_head's
+ * logits, kept in float32 whatever the activations' dtype. */
+void rlvr_cuda_linear_forward_f32out(rlvr_cuda_context *ctx, float *Y, const void *X, const void *W, int M, int N,
+                                     int K, rlvr_dtype dt);
+
 /* dX (M, K) = dY (M, N) · W (N, K), or += when accumulate; all dt. */
 void rlvr_cuda_linear_backward_x(rlvr_cuda_context *ctx, void *dX, const void *dY, const void *W,
                                  int M, int N, int K, int accumulate, rlvr_dtype dt);

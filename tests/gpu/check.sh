@@ -8,6 +8,11 @@
 #
 #   tests/gpu/check.sh [BUILD_DIR]        (default: build-gpu-check/, made fresh)
 #
+# The gpu tests are test_cuda_ops (each kernel against the CPU) and
+# test_cuda_model (the whole model: training forward/backward and paged
+# decode against the CPU model on the fixture models); bench_cuda_model
+# times the whole model at Qwen2.5-0.5B shapes.
+#
 # On a lent GPU machine, through the `run` device tool (it copies the working
 # tree and runs the command in the repository root):
 #   run  command: bash tests/gpu/check.sh   timeout_s: 420
@@ -93,7 +98,7 @@ if ! run_step "configure (whole project, RLVR_CUDA=ON)" 60 "$work/configure.txt"
 fi
 run_step "build gpu_check ($mode, sm_$arch)" 180 "$work/build.txt" cmake --build "$dir" --target gpu_check -j"$jobs"
 built=$?
-if [ $mode = full ]; then labdir=$dir/dev/cuda; else labdir=$dir/dev_cuda; fi
+if [ $mode = full ]; then labdir=$dir/dev/cuda; testdir=$dir/tests/gpu; else labdir=$dir/dev_cuda; testdir=$dir; fi
 
 # ---- tests, lab, benchmarks ----
 : > "$work/torch.txt"
@@ -101,14 +106,20 @@ if [ $built -eq 0 ]; then
   run_step "ctest -L gpu" 90 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu --output-on-failure --timeout 85
   summary=$(grep -E "tests passed|tests failed" "$work/ctest.txt" | tail -1)
   [ -n "$summary" ] && steps+=("| ctest summary | $summary | |")
+  # one row per gpu test (test_cuda_ops: the kernels; test_cuda_model: the
+  # whole model, training and decode, against the CPU)
+  while IFS= read -r row; do steps+=("$row"); done < <(
+    sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) [. ]*(\*\*\*)?([A-Za-z][A-Za-z ()0-9-]*[A-Za-z)]) +([0-9.]+) sec.*/| ctest: \1 | \3 | \4 |/p' "$work/ctest.txt")
   # the tests' own comparison lines (each with its largest difference)
   cat "$dir/Testing/Temporary/LastTest.log" > "$work/ctest_detail.txt" 2>/dev/null
+  sflag=()
+  [ "$small" = 1 ] && sflag=(--small)
+  # the whole model at Qwen2.5-0.5B shapes: decode tokens/s, a training step, memory
+  run_step "bench_cuda_model" 75 "$work/model_bench.txt" "$testdir/bench_cuda_model" "${sflag[@]}"
   run_step "lab_rmsnorm" 45 "$work/lab_rmsnorm.txt" "$labdir/lab_rmsnorm"
   run_step "lab_logsoftmax" 45 "$work/lab_logsoftmax.txt" "$labdir/lab_logsoftmax"
   run_step "lab_attention" 45 "$work/lab_attention.txt" "$labdir/lab_attention"
   run_step "lab_sample" 45 "$work/lab_sample.txt" "$labdir/lab_sample"
-  sflag=()
-  [ "$small" = 1 ] && sflag=(--small)
   run_step "lab_ops_bench" 90 "$work/bench.txt" "$labdir/lab_ops_bench" "${sflag[@]}"
   if [ "${RLVR_CHECK_NO_TORCH:-0}" != 1 ] && python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
     run_step "PyTorch peer (dev/cuda/torch_ops.py)" 90 "$work/torch.txt" python3 "$root/dev/cuda/torch_ops.py" "${sflag[@]}"
@@ -135,6 +146,14 @@ md=$work/gpu_check.md
     echo '```'
     grep -E "^(ok  |FAIL|SKIP|device|     |all [0-9]+ checks|[0-9]+ of [0-9]+ checks)" "$work/ctest_detail.txt"
     echo '```'
+  fi
+  if grep -qE "^\| " "$work/model_bench.txt" 2>/dev/null; then
+    echo
+    echo "## The whole model (tests/gpu/bench_cuda_model: bf16, random weights)"
+    echo
+    grep -E "^(device|model):" "$work/model_bench.txt"
+    echo
+    grep -E "^\|" "$work/model_bench.txt"
   fi
   for lab in lab_rmsnorm lab_logsoftmax lab_attention lab_sample; do
     if [ -s "$work/$lab.txt" ]; then
