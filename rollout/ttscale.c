@@ -378,7 +378,8 @@ static void plot(sbuf *b, const char *title, const char *xlabel, const char *yla
   sb_add(b, "</text>\n");
   for (int k = 0; k < ns; k++) {
     const char *col = palette[k % NPALETTE];
-    sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", col);
+    const char *dash = k >= NPALETTE ? " stroke-dasharray=\"5 3\"" : ""; /* past the palette: dashed */
+    sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\"%s points=\"", col, dash);
     for (int i = 0; i < ss[k].n; i++)
       if (isfinite(ss[k].x[i]) && isfinite(ss[k].y[i])) sb_add(b, "%.1f,%.1f ", PX(ss[k].x[i]), PY(ss[k].y[i]));
     sb_add(b, "\"/>\n");
@@ -394,8 +395,8 @@ static void plot(sbuf *b, const char *title, const char *xlabel, const char *yla
         sb_add(b, "</text>\n");
       }
     }
-    sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">", ML + PW + 12,
-           MT + 6 + ROW * k, col, ML + PW + 28, MT + 10 + ROW * k);
+    sb_add(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke-width=\"3\" stroke=\"%s\"%s/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">",
+           ML + PW + 10, ML + PW + 24, MT + 7 + ROW * k, MT + 7 + ROW * k, col, dash, ML + PW + 28, MT + 10 + ROW * k);
     sb_text(b, ss[k].label);
     sb_add(b, "</text>\n");
   }
