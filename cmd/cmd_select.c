@@ -60,6 +60,7 @@ static const char *usage =
     "  --summary FILE       the summary JSON, written atomically (select.summary)\n"
     "  --dropped FILE       every dropped record with its reason (select.dropped)\n"
     "  --pass-rates FILE    every scored prompt's pass rate (select.pass_rates)\n"
+    "  --rates-from FILE    pass rates from an earlier --pass-rates file, no sampling (select.rates_from)\n"
     "\n"
     "Each option is a shorthand for --set of the key in parentheses; task.*,\n"
     "eval.top_k/top_p/stop/batch, verify.*, run.seed, sample.seed and\n"
@@ -73,7 +74,7 @@ static const cmd_shorthand shorthands[] = {
     {"--min-pass", "select.min_pass"},  {"--max-pass", "select.max_pass"},
     {"--cluster-field", "select.cluster_field"}, {"--output", "select.output"},
     {"--summary", "select.summary"},    {"--dropped", "select.dropped"},
-    {"--pass-rates", "select.pass_rates"},
+    {"--pass-rates", "select.pass_rates"}, {"--rates-from", "select.rates_from"},
 };
 
 /* The select.* values that are checked before any work. */
@@ -258,6 +259,7 @@ static char *summary_extra(const rlvr_config *cfg, const rlvr_eval_options *eo, 
   cJSON_AddStringToObject(smp, "seed", seed);
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->run_seed);
   cJSON_AddStringToObject(j, "tie_seed", seed);
+  if (cfg->select_rates_from[0]) cJSON_AddStringToObject(smp, "rates_from", cfg->select_rates_from);
   cJSON_AddNumberToObject(smp, "prompts_scored", (double)s->problems);
   cJSON_AddNumberToObject(smp, "samples", (double)s->samples);
   cJSON_AddNumberToObject(smp, "correct", (double)s->correct);
@@ -345,7 +347,9 @@ int cmd_select(int argc, char **argv) {
   int max_prompt = 1;
   measure_prompts(&cfg, &pr, &pol.model, eo.params.max_tokens, &p, texts, ids, &max_prompt);
   rlvr_eval_summary total;
-  if (score_pool(&cfg, &pol, vpool, &eo, max_prompt, &p, texts, ids, &total) != RLVR_OK) {
+  memset(&total, 0, sizeof total);
+  if (cfg.select_rates_from[0] ? rlvr_select_read_pass_rates(cfg.select_rates_from, &p) != RLVR_OK
+                               : score_pool(&cfg, &pol, vpool, &eo, max_prompt, &p, texts, ids, &total) != RLVR_OK) {
     rc = cmd_fail("select", "%s", rlvr_error_message());
   } else {
     const rlvr_select_thresholds th = {cfg.select_min_pass, cfg.select_max_pass, cfg.select_keep_unsolved,

@@ -143,6 +143,8 @@
   X(STR, select_summary, "select.summary", "", "`rlvr select`: JSON file for the summary (also printed); '' = print only.") \
   X(STR, select_dropped, "select.dropped", "", "`rlvr select`: JSONL file of every dropped record with its reason; '' = none.") \
   X(STR, select_pass_rates, "select.pass_rates", "", "`rlvr select`: JSONL file of every scored prompt's pass rate; '' = none.") \
+  X(STR, select_rates_from, "select.rates_from", "",                                               \
+    "`rlvr select`: take the pass rates from this file (a select.pass_rates of an earlier run) instead of sampling; '' = sample.") \
   X(INT, transport_hwm_work, "transport.hwm_work", 1000,                                           \
     "Messages queued per peer on the work channel (ROUTER/DEALER) before sends block.")            \
   X(INT, transport_hwm_traj, "transport.hwm_traj", 64,                                             \

@@ -238,6 +238,12 @@ static void check_record(const rlvr_dataset_mapping *m, const char *name, const 
 /* Parses one line as a JSON object; NULL with the error set (naming
  * name:line:column) otherwise. */
 static cJSON *parse_line(const char *name, size_t line, const char *text, size_t len, int *rc) {
+  /* cJSON skips a NUL byte as whitespace; JSON has no place for one. */
+  const char *nul = memchr(text, 0, len);
+  if (nul) {
+    *rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: malformed JSON: a NUL byte at column %zu", name, line, (size_t)(nul - text) + 1);
+    return NULL;
+  }
   const char *end = NULL;
   cJSON *obj = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (!obj) {
@@ -312,7 +318,10 @@ static int build_dataset_records(const rlvr_config *cfg, const char *name, const
       line_start = (size_t)(nl - text) + 1;
       cur++;
     }
-    if (r->reason == RLVR_SELECT_KEPT) memcpy(all + line_start, r->record, strlen(r->record));
+    if (r->reason == RLVR_SELECT_KEPT) { /* the line's bytes as they are (a NUL in it stays too) */
+      const char *nl = memchr(text + line_start, '\n', len - line_start);
+      memcpy(all + line_start, text + line_start, (nl ? (size_t)(nl - text) : len) - line_start);
+    }
   }
   rlvr_dataset *d = NULL;
   rc = rlvr_dataset_load_text(name, all, len, &m, &d);
@@ -596,6 +605,70 @@ size_t rlvr_select_round_robin(rlvr_select_record *recs, size_t n, size_t n_keep
   if (order) *order = picked;
   else free(picked);
   return taken;
+}
+
+/* ---- pass rates from a file --------------------------------------------- */
+
+typedef struct {
+  const char *id;
+  size_t idx;
+  int correct, samples; /* samples = 0: not in the file yet */
+} id_ref;
+
+static int cmp_id(const void *a, const void *b) { return strcmp(((const id_ref *)a)->id, ((const id_ref *)b)->id); }
+
+int rlvr_select_read_pass_rates(const char *path, rlvr_select_pool *p) {
+  char *text = NULL;
+  size_t len = 0;
+  int rc = rlvr_file_read(path, &text, &len);
+  if (rc) return rlvr_error_wrap(rc, "select.rates_from");
+  id_ref *refs = xmalloc((p->n ? p->n : 1) * sizeof *refs);
+  size_t k = 0;
+  for (size_t i = 0; i < p->n; i++)
+    if (p->recs[i].reason == RLVR_SELECT_KEPT) refs[k++] = (id_ref){p->recs[i].item.id, i, 0, 0};
+  qsort(refs, k, sizeof *refs, cmp_id);
+  size_t line = 0;
+  for (size_t pos = 0; pos < len && !rc;) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - text) : len, n = end - pos;
+    const char *s = text + pos;
+    pos = end + 1;
+    line++;
+    if (is_blank(s, n)) continue;
+    cJSON *j = parse_line(path, line, s, n, &rc);
+    if (!j) break;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "correct");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "samples");
+    if (!cJSON_IsString(id)) {
+      rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: field 'id' is missing or not a string (select.rates_from)", path, line);
+    } else if (!cJSON_IsNumber(c) || !cJSON_IsNumber(m) || c->valuedouble != floor(c->valuedouble) ||
+               m->valuedouble != floor(m->valuedouble) || c->valuedouble < 0 || m->valuedouble < 1 ||
+               c->valuedouble > m->valuedouble || m->valuedouble > 1e6) {
+      rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: fields 'correct' and 'samples' must be integers with 0 <= correct <= samples, samples >= 1 (select.rates_from)",
+                      path, line);
+    } else {
+      id_ref key = {id->valuestring, 0, 0, 0};
+      id_ref *hit = k ? bsearch(&key, refs, k, sizeof *refs, cmp_id) : NULL;
+      if (hit && hit->samples)
+        rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: id '%s' has a pass rate on an earlier line (select.rates_from)", path,
+                        line, id->valuestring);
+      else if (hit)
+        hit->correct = (int)c->valuedouble, hit->samples = (int)m->valuedouble;
+    }
+    cJSON_Delete(j);
+  }
+  for (size_t i = 0; i < k && !rc; i++)
+    if (!refs[i].samples)
+      rc = rlvr_error(RLVR_ERR_FORMAT, "%s: no pass rate for id '%s' (select.rates_from); sample it again without select.rates_from",
+                      path, refs[i].id);
+  for (size_t i = 0; i < k && !rc; i++) {
+    p->recs[refs[i].idx].correct = refs[i].correct;
+    p->recs[refs[i].idx].samples = refs[i].samples;
+  }
+  free(refs);
+  free(text);
+  return rc;
 }
 
 /* ---- output -------------------------------------------------------------- */

@@ -138,6 +138,15 @@ int rlvr_select_write_dropped(const rlvr_select_pool *p, FILE *f);
  * samples, pass_rate (the file a curriculum or a later run can read). */
 int rlvr_select_write_pass_rates(const rlvr_select_pool *p, FILE *f);
 
+/* Stage 2 from a file instead of sampling: reads a file written by
+ * rlvr_select_write_pass_rates (or any JSONL with id, correct and samples)
+ * and sets correct/samples of every record still kept. Errors (RLVR_ERR_IO,
+ * RLVR_ERR_FORMAT naming the file and line, or the id): a bad line, an id
+ * twice, counts that are not 0 <= correct <= samples, a kept record whose id
+ * the file lacks. Lines for ids not in the pool (or dropped) are ignored.
+ * On error the records' counts are unchanged. */
+int rlvr_select_read_pass_rates(const char *path, rlvr_select_pool *p);
+
 /* Counts per reason, per cluster (eligible after stage 1, kept) and a
  * histogram of correct counts: the summary's core as a malloc'd JSON object
  * text; extra (a JSON object text or NULL) is merged in first. */

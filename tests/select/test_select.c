@@ -3,11 +3,12 @@
  * a field or from the text feature, the errors that name file, line and
  * field, pass-rate thresholds and round-robin order on hand-made pass rates
  * (expected orders worked out by hand in the comments), determinism of ties,
- * and the output lines and summary counts. */
+ * the output lines and summary counts, and pass rates read from a file. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "tasks/select.h"
@@ -133,6 +134,13 @@ static void test_errors(void) {
   rc = build(none, "{\"question\":\"a\",\"answer\":\"1\"}\n{\"question\": }\n", &p);
   CHECK(rc == RLVR_ERR_FORMAT);
   CHECK_HAS(rlvr_error_message(), "pool.jsonl:2: malformed JSON near column");
+  static const char nul[] = "{\"question\":\"a\",\"answer\":\"1\"}\n{\"question\":\"b\",\0\"answer\":\"1\"}\n";
+  rlvr_config c;
+  config_with(&c, none);
+  rc = rlvr_select_pool_build_text(&c, "pool.jsonl", nul, sizeof nul - 1, &p);
+  rlvr_config_free(&c);
+  CHECK(rc == RLVR_ERR_FORMAT);
+  CHECK_HAS(rlvr_error_message(), "pool.jsonl:2: malformed JSON: a NUL byte at column 17");
   rc = build(none, "[1, 2]\n", &p);
   CHECK(rc == RLVR_ERR_FORMAT);
   CHECK_HAS(rlvr_error_message(), "pool.jsonl:1: the line is not a JSON object");
@@ -416,6 +424,64 @@ static void test_outputs(void) {
   rlvr_select_pool_free(&p);
 }
 
+/* Writes text to a new temporary file whose name goes to path (64 bytes). */
+static void temp_file(char *path, const char *text) {
+  snprintf(path, 64, "/tmp/test_select_XXXXXX");
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+/* select.rates_from: counts for the kept records (a, h, i of `mixed`);
+ * lines for dropped or unknown ids are ignored; errors name file and line
+ * (or the id) and leave the counts alone. */
+static void test_read_pass_rates(void) {
+  rlvr_select_pool p;
+  const char *sets[] = {"select.cluster_field=domain", NULL};
+  int rc = build(sets, mixed, &p);
+  CHECK_MSG(rc == RLVR_OK, "%s", rlvr_error_message());
+  if (rc) return;
+  char path[64];
+  temp_file(path, "{\"id\":\"i\",\"correct\":0,\"samples\":4}\n\n"
+                  "{\"id\":\"zzz\",\"correct\":9,\"samples\":9}\n"
+                  "{\"id\":\"b\",\"correct\":1,\"samples\":2}\n"
+                  "{\"id\":\"a\",\"correct\":3,\"samples\":4,\"pass_rate\":0.75}\n"
+                  "{\"id\":\"h\",\"correct\":4,\"samples\":4}\n");
+  rc = rlvr_select_read_pass_rates(path, &p);
+  CHECK_MSG(rc == RLVR_OK, "%s", rlvr_error_message());
+  CHECK(p.recs[0].correct == 3 && p.recs[0].samples == 4);  /* a */
+  CHECK(p.recs[7].correct == 4 && p.recs[7].samples == 4);  /* h */
+  CHECK(p.recs[8].correct == 0 && p.recs[8].samples == 4);  /* i */
+  CHECK(p.recs[1].samples == 0);                            /* b: dropped, its line ignored */
+  remove(path);
+  struct {
+    const char *text, *want;
+  } bad[] = {
+      {"{\"id\":\"a\",\"correct\":1,\"samples\":2}\n{\"id\":\"h\",\"correct\":1,\"samples\":2}\n",
+       "no pass rate for id 'i'"},
+      {"{\"id\":\"a\",\"correct\":1,\"samples\":2}\n{\"id\":\"a\",\"correct\":1,\"samples\":2}\n", ":2: id 'a' has a pass rate on an earlier line"},
+      {"{\"id\":\"a\",\"correct\":3,\"samples\":2}\n", ":1: fields 'correct' and 'samples'"},
+      {"{\"id\":\"a\",\"correct\":1.5,\"samples\":2}\n", ":1: fields 'correct' and 'samples'"},
+      {"{\"id\":7,\"correct\":1,\"samples\":2}\n", ":1: field 'id' is missing or not a string"},
+      {"\n{\"id\":\"a\",\n", ":2: malformed JSON"},
+  };
+  for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+    temp_file(path, bad[b].text);
+    rc = rlvr_select_read_pass_rates(path, &p);
+    CHECK(rc == RLVR_ERR_FORMAT);
+    CHECK_HAS(rlvr_error_message(), bad[b].want);
+    CHECK_HAS(rlvr_error_message(), path);
+    CHECK_MSG(p.recs[0].correct == 3 && p.recs[0].samples == 4, "case %zu changed the counts", b);
+    remove(path);
+  }
+  rc = rlvr_select_read_pass_rates("/nonexistent/rates.jsonl", &p);
+  CHECK(rc == RLVR_ERR_IO);
+  CHECK_HAS(rlvr_error_message(), "select.rates_from");
+  rlvr_select_pool_free(&p);
+}
+
 int main(void) {
   test_normalize_and_kind();
   test_filters();
@@ -425,5 +491,6 @@ int main(void) {
   test_round_robin();
   test_ties();
   test_outputs();
+  test_read_pass_rates();
   return test_done();
 }

@@ -11,8 +11,9 @@
 # 31 records.
 # Checked: the output's structure and reasons, the drop counts, round-robin
 # order over the clusters, determinism (same seed, other batch sizes; another
-# seed changes the samples), that the output reads back as a dataset, a
-# generator pool, and errors that name file, line and field.
+# seed changes the samples), pass rates read back with --rates-from, that the
+# output reads back as a dataset, a generator pool, and errors that name file,
+# line and field.
 set -u
 bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
 tmp=$(mktemp -d)
@@ -126,6 +127,17 @@ assert s["dropped"]["never_solved"] == 0 and s["dropped"]["too_easy"] > 0, s["dr
 assert {"p01", "p09", "p17"} <= {k["id"] for k in kept} or s["dropped"]["surplus"] > 0
 PY
 check "only pass rates <= 0.4 kept, unsolved among them" -- test $? = 0
+
+# Pass rates from the first run's file instead of sampling: the same selections.
+expect 0 "select with --rates-from" -- "$bin" select "${common[@]}" --n 10 --cluster-field domain --rates-from "$tmp/a.rates" --output "$tmp/r.jsonl"
+check "the same output as the sampled run" -- cmp -s "$tmp/a.jsonl" "$tmp/r.jsonl"
+check "the summary names the file" -- grep -q '"rates_from"' "$tmp/out"
+expect 0 "--rates-from with other thresholds" -- "$bin" select "${common[@]}" --n 12 --cluster-field domain \
+  --set select.keep_unsolved=true --max-pass 0.4 --rates-from "$tmp/a.rates" --output "$tmp/r2.jsonl"
+check "the same output as sampling with those thresholds" -- cmp -s "$tmp/h.jsonl" "$tmp/r2.jsonl"
+head -5 "$tmp/a.rates" > "$tmp/few.rates"
+expect 1 "--rates-from a file without every prompt" -- "$bin" select "${common[@]}" --n 10 --rates-from "$tmp/few.rates" --output "$tmp/e.jsonl"
+check "the message names the missing id" -- grep -q "no pass rate for id" "$tmp/err"
 
 # Text-feature clusters (no cluster field).
 expect 0 "select by the text feature" -- "$bin" select "${common[@]}" --n 6 --output "$tmp/t.jsonl"
