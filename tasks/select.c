@@ -277,7 +277,12 @@ static int build_dataset_records(const rlvr_config *cfg, const char *name, const
                                  rlvr_select_pool *p) {
   const rlvr_dataset_mapping m = mapping_of(cfg);
   size_t cap = 0, line = 0;
-  int rc = RLVR_OK;
+  /* A bad mapping (task.answer_extract, an empty field list) is one config
+   * error, not a bad_record on every line: check it on an empty file. */
+  rlvr_dataset *empty = NULL;
+  int rc = rlvr_dataset_load_text(name, "", 0, &m, &empty);
+  rlvr_dataset_free(empty);
+  if (rc) return rc;
   for (size_t pos = 0; pos < len && !rc;) {
     const char *nl = memchr(text + pos, '\n', len - pos);
     size_t end = nl ? (size_t)(nl - text) : len;

@@ -173,6 +173,10 @@ static void test_errors(void) {
             rlvr_error_message());
   rlvr_select_pool_free(&p);
 
+  const char *badmap[] = {"task.answer_extract=latex", NULL};
+  rc = build(badmap, mixed, &p);
+  CHECK(rc == RLVR_ERR_CONFIG);
+  CHECK_HAS(rlvr_error_message(), "task.answer_extract");
   const char *badpool[] = {"select.pool=-1", NULL};
   rc = build(badpool, mixed, &p);
   CHECK(rc == RLVR_ERR_CONFIG);
