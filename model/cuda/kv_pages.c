@@ -97,6 +97,47 @@ int rlvr_kv_pages_need(const rlvr_kv_pages *kp, int seq, int n) {
   return blocks_for(kp, len + n) - have + cow;
 }
 
+int rlvr_kv_pages_append_batch(rlvr_kv_pages *kp, const int *seqs, const int *counts, int n, int open_new,
+                               rlvr_kv_copy *copies, int *ncopies) {
+  *ncopies = 0;
+  RLVR_CHECK(n >= 0, "kv pages: batch of %d", n);
+  char *seen = xcalloc((size_t)kp->max_seqs, 1);
+  int rc = RLVR_OK;
+  long need = 0;
+  for (int i = 0; i < n && rc == RLVR_OK; i++) {
+    const int q = seqs[i];
+    RLVR_CHECK(counts[i] >= 1, "kv pages: batch entry %d appends %d tokens", i, counts[i]);
+    if (q < 0 || q >= kp->max_seqs)
+      rc = rlvr_error(RLVR_ERR_ARG, "kv pages: sequence %d (entry %d) outside 0..%d", q, i, kp->max_seqs - 1);
+    else if (seen[q])
+      rc = rlvr_error(RLVR_ERR_ARG, "kv pages: sequence %d given twice", q);
+    else if (open_new && kp->len[q] >= 0)
+      rc = rlvr_error(RLVR_ERR_ARG, "kv pages: sequence %d is already open", q);
+    else if (!open_new && kp->len[q] < 1)
+      rc = rlvr_error(RLVR_ERR_ARG, "kv pages: sequence %d is not open or holds no token", q);
+    else if (counts[i] > kp->max_len - (open_new ? 0 : kp->len[q]))
+      rc = rlvr_error(RLVR_ERR_RANGE, "kv pages: sequence %d would hold %d tokens, more than %d", q,
+                      (open_new ? 0 : kp->len[q]) + counts[i], kp->max_len);
+    else {
+      seen[q] = 1;
+      need += rlvr_kv_pages_need(kp, q, counts[i]);
+    }
+  }
+  free(seen);
+  if (rc == RLVR_OK && need > kp->num_free)
+    rc = rlvr_error(RLVR_ERR_NOMEM, "kv pages: %ld blocks needed for a batch of %d, %d free of %d", need, n,
+                    kp->num_free, kp->num_blocks);
+  if (rc != RLVR_OK) return rc;
+  for (int i = 0; i < n; i++) {
+    rlvr_kv_copy cp;
+    if (open_new) RLVR_CHECK(rlvr_kv_pages_open(kp, seqs[i]) == RLVR_OK, "kv pages: checked open failed");
+    RLVR_CHECK(rlvr_kv_pages_append(kp, seqs[i], counts[i], &cp) == RLVR_OK, "kv pages: checked append failed: %s",
+               rlvr_error_message());
+    if (cp.blocks) copies[(*ncopies)++] = cp;
+  }
+  return RLVR_OK;
+}
+
 int rlvr_kv_pages_fork(rlvr_kv_pages *kp, int src, int dst) {
   if (!active(kp, src)) return rlvr_error(RLVR_ERR_ARG, "kv pages: fork of sequence %d, which is not open", src);
   if (dst < 0 || dst >= kp->max_seqs || kp->len[dst] >= 0)

@@ -68,6 +68,20 @@ int rlvr_kv_pages_open(rlvr_kv_pages *kp, int seq);
  * copy before writing the rows). Errors as above; on error nothing changes. */
 int rlvr_kv_pages_append(rlvr_kv_pages *kp, int seq, int n, rlvr_kv_copy *copy);
 
+/* A batch of appends, all or nothing (the GPU engine's prefill and step):
+ * counts[i] >= 1 tokens for each of the n sequences seqs[i]. With open_new
+ * the sequences must be closed and are opened first (a prefill); without,
+ * they must be open and hold at least one token (a decode step). Each
+ * sequence at most once. copies (room for n) receives the copy-on-writes
+ * to perform, in order, before the new rows are written; *ncopies their
+ * number. Errors: RLVR_ERR_ARG (an id out of range or repeated, a sequence
+ * in the wrong state), RLVR_ERR_RANGE (past max_len), RLVR_ERR_NOMEM (the
+ * sum of rlvr_kv_pages_need exceeds the free blocks: conservative when
+ * two of the batch share a partial block, as only the first to write it
+ * copies); on error nothing changes. */
+int rlvr_kv_pages_append_batch(rlvr_kv_pages *kp, const int *seqs, const int *counts, int n, int open_new,
+                               rlvr_kv_copy *copies, int *ncopies);
+
 /* Free blocks rlvr_kv_pages_append(kp, seq, n) would take from the pool
  * (new blocks plus a copy-on-write), for an open seq; for one not open, the
  * blocks n tokens need. To check a batch of appends before making any. */

@@ -803,68 +803,44 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
   dd->n_out = n_out;
 }
 
-/* Checks a batch of sequence ids: in range and each once. */
-static int check_seqs(const rlvr_cuda_decode *dd, const int *seqs, int n, const char *what) {
-  const int S = dd->pages.max_seqs;
-  char *seen = (char *)xcalloc((size_t)S, 1);
-  int rc = RLVR_OK;
-  for (int i = 0; i < n && rc == RLVR_OK; i++) {
-    if (seqs[i] < 0 || seqs[i] >= S)
-      rc = rlvr_error(RLVR_ERR_ARG, "%s: sequence %d (entry %d) outside 0..%d", what, seqs[i], i, S - 1);
-    else if (seen[seqs[i]])
-      rc = rlvr_error(RLVR_ERR_ARG, "%s: sequence %d given twice", what, seqs[i]);
-    else
-      seen[seqs[i]] = 1;
-  }
-  free(seen);
-  return rc;
-}
-
 extern "C" int rlvr_cuda_decode_prefill(rlvr_cuda_decode *dd, const int *seqs, const int *tokens, const int *lens,
                                         int B, int T, float *logits) {
   rlvr_kv_pages *kp = &dd->pages;
   const int V = dd->dm->cfg.vocab_size;
   RLVR_CHECK(B >= 0 && B <= kp->max_seqs && T >= 0, "decode prefill: batch %d x %d (max_seqs %d)", B, T, kp->max_seqs);
-  int rc = check_seqs(dd, seqs, B, "decode prefill");
-  if (rc != RLVR_OK) return rc;
-  int need = 0, total = 0;
+  int total = 0;
   for (int b = 0; b < B; b++) {
-    if (rlvr_kv_pages_len(kp, seqs[b]) >= 0)
-      return rlvr_error(RLVR_ERR_ARG, "decode prefill: sequence %d is open (release it first)", seqs[b]);
-    if (lens[b] < 1 || lens[b] > T || lens[b] > kp->max_len)
-      return rlvr_error(RLVR_ERR_RANGE, "decode prefill: prompt %d has length %d outside 1..%d", b, lens[b],
-                        T < kp->max_len ? T : kp->max_len);
+    if (lens[b] < 1 || lens[b] > T)
+      return rlvr_error(RLVR_ERR_RANGE, "decode prefill: prompt %d has length %d outside 1..%d", b, lens[b], T);
     for (int t = 0; t < lens[b]; t++) {
       const int tok = tokens[(size_t)b * T + t];
       if (tok < 0 || tok >= V)
         return rlvr_error(RLVR_ERR_RANGE, "decode prefill: token %d at prompt %d position %d is outside the vocabulary (%d)",
                           tok, b, t, V);
     }
-    need += rlvr_kv_pages_need(kp, seqs[b], lens[b]);
     total += lens[b];
   }
-  if (need > kp->num_free)
-    return rlvr_error(RLVR_ERR_NOMEM, "decode prefill: %d cache blocks needed, %d free of %d", need, kp->num_free,
-                      kp->num_blocks);
   if (B == 0) {
     dd->n_out = 0;
     return RLVR_OK;
   }
+  /* ids, states, lengths and blocks, all or nothing: the sequences are opened and hold their prompts */
+  rlvr_kv_copy *copies = (rlvr_kv_copy *)xmalloc((size_t)B * sizeof(rlvr_kv_copy));
+  int ncopies = 0;
+  const int rc = rlvr_kv_pages_append_batch(kp, seqs, lens, B, 1, copies, &ncopies);
+  free(copies);
+  if (rc != RLVR_OK) return rlvr_error_wrap(rc, "decode prefill");
+  RLVR_CHECK(ncopies == 0, "decode prefill: new sequences needed a copy");
   int *seq = (int *)xmalloc((size_t)total * sizeof(int)), *pos = (int *)xmalloc((size_t)total * sizeof(int));
   int *tok = (int *)xmalloc((size_t)total * sizeof(int)), *slot = (int *)xmalloc((size_t)total * sizeof(int));
   int *out = (int *)xmalloc((size_t)total * sizeof(int));
   int r = 0;
-  for (int b = 0; b < B; b++) {
-    rlvr_kv_copy cp;
-    RLVR_CHECK(rlvr_kv_pages_open(kp, seqs[b]) == RLVR_OK && rlvr_kv_pages_append(kp, seqs[b], lens[b], &cp) == RLVR_OK,
-               "decode prefill: pages refused a checked append: %s", rlvr_error_message());
-    RLVR_CHECK(cp.blocks == 0, "decode prefill: a new sequence needed a copy");
+  for (int b = 0; b < B; b++)
     for (int t = 0; t < lens[b]; t++, r++) {
       seq[r] = seqs[b], pos[r] = t, tok[r] = tokens[(size_t)b * T + t];
       slot[r] = (int)rlvr_kv_pages_slot(kp, seqs[b], t);
       out[r] = t == lens[b] - 1 ? b : -1;
     }
-  }
   cudaStream_t s = dd->dm->ctx->stream;
   h2d(dd->table, kp->table, (size_t)kp->max_seqs * kp->max_blocks * sizeof(int), s);
   decode_run(dd, total, seq, pos, tok, slot, out, B);
@@ -879,44 +855,36 @@ extern "C" int rlvr_cuda_decode_step(rlvr_cuda_decode *dd, const int *seqs, cons
   rlvr_kv_pages *kp = &dd->pages;
   const int V = dd->dm->cfg.vocab_size;
   RLVR_CHECK(n >= 0 && n <= kp->max_seqs, "decode step: %d rows (max_seqs %d)", n, kp->max_seqs);
-  int rc = check_seqs(dd, seqs, n, "decode step");
-  if (rc != RLVR_OK) return rc;
-  int need = 0;
-  for (int i = 0; i < n; i++) {
-    const int len = rlvr_kv_pages_len(kp, seqs[i]);
-    if (len < 1) return rlvr_error(RLVR_ERR_ARG, "decode step: sequence %d is not open or empty", seqs[i]);
-    if (len >= kp->max_len)
-      return rlvr_error(RLVR_ERR_RANGE, "decode step: sequence %d is full (%d tokens)", seqs[i], len);
+  for (int i = 0; i < n; i++)
     if (tokens[i] < 0 || tokens[i] >= V)
-      return rlvr_error(RLVR_ERR_RANGE, "decode step: token %d for sequence %d is outside the vocabulary (%d)",
-                        tokens[i], seqs[i], V);
-    need += rlvr_kv_pages_need(kp, seqs[i], 1); /* may overcount copies two sequences share: conservative */
-  }
-  if (need > kp->num_free)
-    return rlvr_error(RLVR_ERR_NOMEM, "decode step: %d cache blocks needed, %d free of %d", need, kp->num_free,
-                      kp->num_blocks);
+      return rlvr_error(RLVR_ERR_RANGE, "decode step: token %d (entry %d) is outside the vocabulary (%d)", tokens[i],
+                        i, V);
   if (n == 0) {
     dd->n_out = 0;
     return RLVR_OK;
   }
-  int *out = (int *)xmalloc((size_t)n * sizeof(int)), *pos = (int *)xmalloc((size_t)n * sizeof(int));
-  int *slot = (int *)xmalloc((size_t)n * sizeof(int));
-  for (int i = 0; i < n; i++) {
-    rlvr_kv_copy cp;
-    RLVR_CHECK(rlvr_kv_pages_append(kp, seqs[i], 1, &cp) == RLVR_OK, "decode step: pages refused a checked append: %s",
-               rlvr_error_message());
-    decode_copy(dd, &cp); /* queued before the new row is written: stream order */
-    out[i] = i;
-    pos[i] = rlvr_kv_pages_len(kp, seqs[i]) - 1;
-    slot[i] = (int)rlvr_kv_pages_slot(kp, seqs[i], pos[i]);
+  int *ones = (int *)xmalloc((size_t)n * sizeof(int)), *out = (int *)xmalloc((size_t)n * sizeof(int));
+  int *pos = (int *)xmalloc((size_t)n * sizeof(int)), *slot = (int *)xmalloc((size_t)n * sizeof(int));
+  rlvr_kv_copy *copies = (rlvr_kv_copy *)xmalloc((size_t)n * sizeof(rlvr_kv_copy));
+  for (int i = 0; i < n; i++) ones[i] = 1;
+  int ncopies = 0;
+  const int rc = rlvr_kv_pages_append_batch(kp, seqs, ones, n, 0, copies, &ncopies);
+  if (rc == RLVR_OK) {
+    /* the copies are queued before the new rows are written (stream order) */
+    for (int k = 0; k < ncopies; k++) decode_copy(dd, &copies[k]);
+    for (int i = 0; i < n; i++) {
+      out[i] = i;
+      pos[i] = rlvr_kv_pages_len(kp, seqs[i]) - 1;
+      slot[i] = (int)rlvr_kv_pages_slot(kp, seqs[i], pos[i]);
+    }
+    cudaStream_t s = dd->dm->ctx->stream;
+    h2d(dd->table, kp->table, (size_t)kp->max_seqs * kp->max_blocks * sizeof(int), s);
+    decode_run(dd, n, seqs, pos, tokens, slot, out, n);
+    if (logits) d2h(logits, dd->logits, (size_t)n * V * sizeof(float), s);
+    CUDA_CHECK(cudaStreamSynchronize(s));
   }
-  cudaStream_t s = dd->dm->ctx->stream;
-  h2d(dd->table, kp->table, (size_t)kp->max_seqs * kp->max_blocks * sizeof(int), s);
-  decode_run(dd, n, seqs, pos, tokens, slot, out, n);
-  if (logits) d2h(logits, dd->logits, (size_t)n * V * sizeof(float), s);
-  CUDA_CHECK(cudaStreamSynchronize(s));
-  free(out), free(pos), free(slot);
-  return RLVR_OK;
+  free(ones), free(out), free(pos), free(slot), free(copies);
+  return rc == RLVR_OK ? rc : rlvr_error_wrap(rc, "decode step");
 }
 
 extern "C" void rlvr_cuda_decode_sample_rows(rlvr_cuda_decode *dd, const int *rows, int n,
