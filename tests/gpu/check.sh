@@ -112,6 +112,16 @@ if [ $built -eq 0 ]; then
     sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) [. ]*(\*\*\*)?([A-Za-z][A-Za-z ()0-9-]*[A-Za-z)]) +([0-9.]+) sec.*/| ctest: \1 | \3 | \4 |/p' "$work/ctest.txt")
   # the tests' own comparison lines (each with its largest difference)
   cat "$dir/Testing/Temporary/LastTest.log" > "$work/ctest_detail.txt" 2>/dev/null
+  # out-of-bounds accesses and API errors in the whole-model path, which a
+  # lucky comparison would not show (tiny models: seconds, even under memcheck)
+  sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+  if [ -n "$sanitizer" ]; then
+    run_step "compute-sanitizer memcheck test_cuda_model" 90 "$work/memcheck.txt" \
+      "$sanitizer" --tool memcheck --error-exitcode 99 "$testdir/test_cuda_model"
+    grep -E "ERROR SUMMARY" "$work/memcheck.txt" | tail -1 | sed 's/^/    /' >> "$log"
+  else
+    steps+=("| compute-sanitizer memcheck | not run (no compute-sanitizer) | |")
+  fi
   sflag=()
   [ "$small" = 1 ] && sflag=(--small)
   # the whole model at Qwen2.5-0.5B shapes: decode tokens/s, a training step, memory
@@ -145,6 +155,14 @@ md=$work/gpu_check.md
     echo
     echo '```'
     grep -E "^(ok  |FAIL|SKIP|device|     |all [0-9]+ checks|[0-9]+ of [0-9]+ checks)" "$work/ctest_detail.txt"
+    echo '```'
+  fi
+  if grep -qE "ERROR SUMMARY|Invalid|========= " "$work/memcheck.txt" 2>/dev/null; then
+    echo
+    echo "## compute-sanitizer memcheck of test_cuda_model"
+    echo
+    echo '```'
+    grep -E "ERROR SUMMARY|^========= (Invalid|Program hit|  at|    at)" "$work/memcheck.txt" | head -30
     echo '```'
   fi
   if grep -qE "^\| " "$work/model_bench.txt" 2>/dev/null; then
