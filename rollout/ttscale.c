@@ -191,7 +191,13 @@ static int read_record(const char *json, record *r) {
       return rlvr_error(RLVR_ERR_FORMAT, "test-time scaling record: setting %d lacks label, summary.accuracy or summary.samples_per_problem", i);
     }
   }
-  r->samples = (int)num(summary_of(cJSON_GetArrayItem(r->settings, 0)), "samples_per_problem");
+  const double samples = num(summary_of(cJSON_GetArrayItem(r->settings, 0)), "samples_per_problem");
+  if (!(samples >= 1 && samples <= 1e6)) {
+    cJSON_Delete(r->wrapped);
+    cJSON_Delete(r->root);
+    return rlvr_error(RLVR_ERR_FORMAT, "test-time scaling record: samples_per_problem %g is not in 1..1e6", samples);
+  }
+  r->samples = (int)samples;
   return RLVR_OK;
 }
 
@@ -346,12 +352,13 @@ static void plot(sbuf *b, const char *title, const char *xlabel, const char *yla
   for (int k = 0; k < ns; k++)
     for (int i = 0; i < ss[k].n; i++)
       if (isfinite(ss[k].x[i]) && isfinite(ss[k].y[i])) xlo = fmin(xlo, ss[k].x[i]), xhi = fmax(xhi, ss[k].x[i]);
-  if (!(xlo <= xhi)) return;
+  if (!(xlo <= xhi) || !isfinite(xhi - xlo)) return; /* nothing, or values from outside too far apart to draw */
   if (xhi - xlo < 1e-9) xlo -= 1, xhi += 1;
   double xstep = nice_step(xhi - xlo);
   if (integer_x && xstep < 1) xstep = 1;
   xlo = floor(xlo / xstep) * xstep, xhi = ceil(xhi / xstep) * xstep;
-  const double ylo = 0, yhi = 1, ystep = 0.1;
+  if (!(xhi > xlo)) return; /* the step vanished against the magnitude (1e17 + 2 == 1e17) */
+  const double ylo = 0, yhi = 1, ystep = 0.1; /* accuracies: 0 to 1 in 10 ticks */
   const int H = MT + PH + MB > MT + ROW * ns + 20 ? MT + PH + MB : MT + ROW * ns + 20;
   const int W = ML + PW + LEGEND_W;
 #define PX(v) (ML + ((v)-xlo) / (xhi - xlo) * PW)
@@ -361,12 +368,15 @@ static void plot(sbuf *b, const char *title, const char *xlabel, const char *yla
   sb_text(b, title);
   sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, PW, PH);
   char tick[32];
-  for (double y = ylo; y <= yhi + 1e-9; y += ystep) {
+  for (int i = 0; i <= 10; i++) {
+    const double y = ylo + i * ystep;
     fmt_tick(tick, sizeof tick, y, ystep);
     sb_add(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
            ML, ML + PW, PY(y), PY(y), ML - 6, PY(y) + 4, tick);
   }
-  for (double x = xlo; x <= xhi + xstep * 1e-6; x += xstep) {
+  for (int i = 0; i <= 20; i++) { /* nice_step gives at most ~10 steps; counted, so rounding cannot loop */
+    const double x = xlo + i * xstep;
+    if (x > xhi + xstep * 1e-6) break;
     fmt_tick(tick, sizeof tick, x, xstep);
     sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
            PX(x), PX(x), MT, MT + PH, PX(x), MT + PH + 16, tick);
