@@ -103,7 +103,7 @@ if [ $mode = full ]; then labdir=$dir/dev/cuda; testdir=$dir/tests/gpu; else lab
 # ---- tests, lab, benchmarks ----
 : > "$work/torch.txt"
 if [ $built -eq 0 ]; then
-  run_step "ctest -L gpu" 90 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu --output-on-failure --timeout 85
+  run_step "ctest -L gpu" 120 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu --output-on-failure --timeout 100
   summary=$(grep -E "tests passed|tests failed" "$work/ctest.txt" | tail -1)
   [ -n "$summary" ] && steps+=("| ctest summary | $summary | |")
   # one row per gpu test (test_cuda_ops: the kernels; test_cuda_model: the
