@@ -12,7 +12,9 @@
  * The weight gradient is float32 whatever the inputs (fp32 gradients).
  * Should cuBLASLt's heuristic offer no algorithm for a shape (odd leading
  * dimensions of bf16, say), the product falls back to cublasGemmEx, same
- * types and compute, with the bias added by a kernel. */
+ * types and compute, with the bias added by a kernel; so is a bias that is
+ * not 16-byte aligned (a layer's slice of a bf16 bias may not be), then
+ * added to the rounded product: one more rounding in bf16. */
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <stdint.h>
@@ -47,6 +49,17 @@ __global__ void bias_fwd_kernel1(T *D, const T *bias, int m, int n, int ldd) {
   }
 }
 
+/* D += bias per row (m), by a kernel: the fallback's epilogue. */
+static void add_bias(rlvr_cuda_context *ctx, void *D, const void *bias, int m, int n, int ldd, cudaDataType_t dd) {
+  size_t blocks = CEIL_DIV((size_t)m * n, (size_t)256);
+  if (blocks > 65536) blocks = 65536;
+  if (dd == CUDA_R_16BF)
+    bias_fwd_kernel1<bf16><<<(unsigned)blocks, 256, 0, ctx->stream>>>((bf16 *)D, (const bf16 *)bias, m, n, ldd);
+  else
+    bias_fwd_kernel1<float><<<(unsigned)blocks, 256, 0, ctx->stream>>>((float *)D, (const float *)bias, m, n, ldd);
+  CUDA_CHECK(cudaGetLastError());
+}
+
 static void gemmex_fallback(rlvr_cuda_context *ctx, void *D, const void *A, const void *Bm, const void *bias, int m,
                             int n, int k, int transA, int transB, int lda, int ldb, int ldd, float beta,
                             cudaDataType_t ab, cudaDataType_t dd) {
@@ -55,15 +68,7 @@ static void gemmex_fallback(rlvr_cuda_context *ctx, void *D, const void *A, cons
                             transB ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, A, ab, lda, Bm, ab, ldb, &beta, D, dd,
                             ldd, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   CUDA_CHECK(cudaGetLastError());
-  if (bias) {
-    size_t blocks = CEIL_DIV((size_t)m * n, (size_t)256);
-    if (blocks > 65536) blocks = 65536;
-    if (dd == CUDA_R_16BF)
-      bias_fwd_kernel1<bf16><<<(unsigned)blocks, 256, 0, ctx->stream>>>((bf16 *)D, (const bf16 *)bias, m, n, ldd);
-    else
-      bias_fwd_kernel1<float><<<(unsigned)blocks, 256, 0, ctx->stream>>>((float *)D, (const float *)bias, m, n, ldd);
-    CUDA_CHECK(cudaGetLastError());
-  }
+  if (bias) add_bias(ctx, D, bias, m, n, ldd, dd);
 }
 
 /* D (m x n, column-major, ldd) = alpha op(A) op(B) + beta D (+ bias (m)),
@@ -79,10 +84,14 @@ static void lt_matmul(rlvr_cuda_context *ctx, void *D, const void *A, const void
   const cublasOperation_t ta = transA ? CUBLAS_OP_T : CUBLAS_OP_N, tb = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-  if (bias) {
+  /* The bias epilogue only for a 16-byte aligned bias (a layer's slice of
+   * the parameters need not be; the alignment cuBLASLt demands of it is not
+   * documented as queryable): otherwise a kernel adds it after the product. */
+  const void *epi_bias = bias && alignment_of(bias) >= 16 ? bias : NULL;
+  if (epi_bias) {
     const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &epi_bias, sizeof epi_bias));
     CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &dd, sizeof dd));
   }
   /* Stored shapes (rows x cols, column-major) before op(). */
@@ -108,6 +117,7 @@ static void lt_matmul(rlvr_cuda_context *ctx, void *D, const void *A, const void
     CUBLAS_CHECK(cublasLtMatmul(lt, op, &alpha, A, la, Bm, lb, &beta, D, ld, D, ld, &heur.algo, ctx->workspace,
                                 ctx->workspace_size, ctx->stream));
     CUDA_CHECK(cudaGetLastError());
+    if (bias && !epi_bias) add_bias(ctx, D, bias, m, n, ldd, dd);
   } else {
     gemmex_fallback(ctx, D, A, Bm, bias, m, n, k, transA, transB, lda, ldb, ldd, beta, ab, dd);
   }
