@@ -6,7 +6,8 @@
  *  1. training forward over a right-padded batch (lengths 13, 0, 7, 10, some
  *     targets missing): logits, log-probs, entropies; then the backward of
  *     sum w logprob + u entropy: the gradient of every tensor. Once more at
- *     temperature 0.7. The GPU forward run twice gives the same bits.
+ *     temperature 0.7. The GPU forward run twice gives the same bits; two
+ *     backwards give twice one; the backward without the entropy term.
  *  2. decode over the paged cache, teacher-forced: three sequences in
  *     scattered ids, prefill chunked across sequence boundaries (max_rows 7,
  *     blocks of 4 tokens), then steps as the sequences finish at different
@@ -268,6 +269,15 @@ static void test_train(const rlvr_model *m, const char *name, rlvr_dtype dt, flo
            (double)temperature);
   check_grads(what, m, g_twice, g_gpu, &TOL_F32);
   free(g_twice);
+
+  /* no entropy term (u NULL), as a learner without an entropy bonus calls it */
+  rlvr_grads_zero(m, g_cpu);
+  rlvr_backward(&fs, ref, w, NULL, g_cpu);
+  rlvr_cuda_model_grads_zero(&dm);
+  rlvr_cuda_backward(&gs, w, NULL);
+  rlvr_cuda_model_download_grads(&dm, g_gpu);
+  snprintf(what, sizeof what, "%s %s T=%g gradients without the entropy term", name, dt_name(dt), (double)temperature);
+  check_grads(what, m, g_gpu, g_cpu, tol);
 
   /* bad input: an error, nothing written */
   tokens[2 * TT + 1] = V;
