@@ -230,25 +230,35 @@ static const char *config_value(const rlvr_compare_run *r, const char *key) {
 
 /* ---- metrics ------------------------------------------------------------ */
 
-/* The number at a dotted path of o, or NAN (absent, null, not a number). */
-static double lookup(const cJSON *o, const char *path) {
+/* The item at a dotted path of o, or NULL. */
+static const cJSON *find_item(const cJSON *o, const char *path) {
   char part[256];
   const char *p = path;
   while (o && *p) {
     size_t n = strcspn(p, ".");
     /* A field whose own name has dots ("pass@1.0"?) is tried whole first. */
     const cJSON *whole = cJSON_GetObjectItemCaseSensitive(o, p);
-    if (whole) {
-      o = whole;
-      break;
-    }
-    if (n >= sizeof part) return NAN;
+    if (whole) return whole;
+    if (n >= sizeof part) return NULL;
     memcpy(part, p, n);
     part[n] = '\0';
     o = cJSON_GetObjectItemCaseSensitive(o, part);
     p += n + (p[n] == '.');
   }
-  return cJSON_IsNumber(o) ? o->valuedouble : NAN;
+  return o;
+}
+
+/* The number at a dotted path of o, or NAN (absent, null, not a number). */
+static double lookup(const cJSON *o, const char *path) {
+  const cJSON *e = find_item(o, path);
+  return cJSON_IsNumber(e) ? e->valuedouble : NAN;
+}
+
+/* Whether a series holds a value (not only nulls). */
+static int series_has_value(const rlvr_series *s) {
+  for (int k = 0; k < s->n; k++)
+    if (isfinite(s->value[k])) return 1;
+  return 0;
 }
 
 /* Numeric leaves of o as dotted names, appended to names (no repeats). */
@@ -303,8 +313,11 @@ static int load_metrics(rlvr_compare *c, rlvr_compare_run *r, char ***names, int
         if (!isfinite(step)) step = line;
         for (int m = 0; m < c->nmetrics; m++) {
           if (c->metrics[m].from_summary) continue;
-          double v = lookup(o, c->metrics[m].name);
-          if (isfinite(v)) series_push(&r->series[m], step, v);
+          /* A null is a point without a value (a gap in the curve); an
+           * absent field or a non-finite number is no point at all. */
+          const cJSON *e = find_item(o, c->metrics[m].name);
+          if (cJSON_IsNumber(e) && isfinite(e->valuedouble)) series_push(&r->series[m], step, e->valuedouble);
+          else if (cJSON_IsNull(e)) series_push(&r->series[m], step, NAN);
         }
         r->last_step = step;
       }
@@ -333,9 +346,19 @@ static int load_summary(rlvr_compare *c, rlvr_compare_run *r, char ***names, int
       rc = rlvr_error(RLVR_ERR_FORMAT, "%s: not a JSON object", path);
     } else {
       if (names) collect_names(o, "", names, nnames, 0);
+      /* Held-out accuracy before GRPO: the SFT model's after a warm
+       * start, else the initial model's (cmd/cmd_train.c writes one). */
+      double before = lookup(o, "eval.sft.accuracy"), after = lookup(o, "eval.grpo.accuracy");
+      if (!isfinite(before)) before = lookup(o, "eval.initial.accuracy");
       for (int m = 0; m < c->nmetrics; m++) {
         if (!c->metrics[m].from_summary) continue;
-        double v = lookup(o, c->metrics[m].name);
+        double v;
+        switch (c->metrics[m].heldout) {
+        case RLVR_COMPARE_HELDOUT_BEFORE: v = before; break;
+        case RLVR_COMPARE_HELDOUT_AFTER: v = after; break;
+        case RLVR_COMPARE_HELDOUT_GAIN: v = 100.0 * (after - before); break;
+        default: v = lookup(o, c->metrics[m].name);
+        }
         if (isfinite(v)) series_push(&r->series[m], 0, v);
       }
     }
@@ -346,10 +369,23 @@ static int load_summary(rlvr_compare *c, rlvr_compare_run *r, char ***names, int
   return rc;
 }
 
+static const char *const heldout_names[] = {NULL, "heldout_before", "heldout_after", "heldout_gain_points"};
+
 static void add_metric(rlvr_compare *c, const char *spec) {
+  if (!strcmp(spec, "heldout")) {
+    for (int h = RLVR_COMPARE_HELDOUT_BEFORE; h <= RLVR_COMPARE_HELDOUT_GAIN; h++) add_metric(c, heldout_names[h]);
+    return;
+  }
   c->metrics = xrealloc(c->metrics, (size_t)(c->nmetrics + 1) * sizeof *c->metrics);
   rlvr_compare_metric *m = &c->metrics[c->nmetrics++];
   memset(m, 0, sizeof *m);
+  for (int h = RLVR_COMPARE_HELDOUT_BEFORE; h <= RLVR_COMPARE_HELDOUT_GAIN; h++)
+    if (!strcmp(spec, heldout_names[h])) {
+      m->name = xstrdup(spec);
+      m->from_summary = 1;
+      m->heldout = h;
+      return;
+    }
   const char *s = spec;
   if (!strncmp(s, "summary:", 8)) m->from_summary = 1, s += 8;
   size_t n = strlen(s);
@@ -463,8 +499,10 @@ int rlvr_compare_load(rlvr_compare **out, const char *const *paths, int npaths, 
   char **fields = NULL, **sfields = NULL;
   int nfields = 0, nsfields = 0;
   if (rc == RLVR_OK && nnames == 0) {
-    /* Defaults: reward and accuracy if any run logs them, then every
-     * summary value whose path holds "accuracy". A first pass for names. */
+    /* Defaults: the training metrics below that some run logs, the
+     * held-out accuracy, then every other summary value whose path holds
+     * "accuracy". A first pass for names; a default that turns out to
+     * have no value in any run (null on every line) is dropped below. */
     for (int i = 0; i < c->nruns && rc == RLVR_OK; i++) {
       c->runs[i].series = xcalloc(1, sizeof *c->runs[i].series);
       rc = load_metrics(c, &c->runs[i], &fields, &nfields);
@@ -472,18 +510,30 @@ int rlvr_compare_load(rlvr_compare **out, const char *const *paths, int npaths, 
       free(c->runs[i].series);
       c->runs[i].series = NULL;
     }
-    for (int k = 0; k < nfields; k++)
-      if (!strcmp(fields[k], "reward")) add_metric(c, "reward");
-    for (int k = 0; k < nfields; k++)
-      if (!strcmp(fields[k], "accuracy")) add_metric(c, "accuracy");
-    for (int k = 0; k < nsfields; k++)
-      if (strstr(sfields[k], "accuracy")) {
+    static const char *const train_defaults[] = {"reward", "accuracy", "maj_at_g", "pass_at_g",
+                                                 "consensus_majority_correct"};
+    static const char *const eval_paths[] = {"eval.sft.accuracy", "eval.initial.accuracy", "eval.grpo.accuracy"};
+    for (size_t d = 0; d < sizeof train_defaults / sizeof *train_defaults; d++)
+      for (int k = 0; k < nfields; k++)
+        if (!strcmp(fields[k], train_defaults[d])) {
+          add_metric(c, train_defaults[d]);
+          break;
+        }
+    int heldout = 0;
+    for (int k = 0; k < nsfields && !heldout; k++)
+      for (size_t e = 0; e < sizeof eval_paths / sizeof *eval_paths; e++) heldout |= !strcmp(sfields[k], eval_paths[e]);
+    if (heldout) add_metric(c, "heldout");
+    for (int k = 0; k < nsfields; k++) {
+      int is_eval = 0;
+      for (size_t e = 0; e < sizeof eval_paths / sizeof *eval_paths; e++) is_eval |= !strcmp(sfields[k], eval_paths[e]);
+      if (!is_eval && strstr(sfields[k], "accuracy")) {
         char spec[600];
         snprintf(spec, sizeof spec, "summary:%s", sfields[k]);
         add_metric(c, spec);
       }
+    }
     if (rc == RLVR_OK && c->nmetrics == 0)
-      rc = rlvr_error(RLVR_ERR_ARG, "the runs log neither reward nor accuracy; name metrics with --metric");
+      rc = rlvr_error(RLVR_ERR_ARG, "the runs have no value of reward, accuracy or held-out accuracy; name metrics with --metric");
   }
   for (int i = 0; i < c->nruns && rc == RLVR_OK; i++) {
     rlvr_compare_run *r = &c->runs[i];
@@ -492,10 +542,30 @@ int rlvr_compare_load(rlvr_compare **out, const char *const *paths, int npaths, 
     if ((rc = load_metrics(c, r, &fields, &nfields)) == RLVR_OK && (rc = load_summary(c, r, &sfields, &nsfields)) == RLVR_OK)
       rc = load_config(r);
   }
-  /* A metric no run has is a typo: name what there is. */
+  /* A default metric no run has a value of is left out. */
+  for (int m = 0; m < c->nmetrics && rc == RLVR_OK && nnames == 0;) {
+    int any = 0;
+    for (int i = 0; i < c->nruns && !any; i++) any = series_has_value(&c->runs[i].series[m]);
+    if (any) {
+      m++;
+      continue;
+    }
+    free(c->metrics[m].name);
+    memmove(&c->metrics[m], &c->metrics[m + 1], (size_t)(c->nmetrics - m - 1) * sizeof *c->metrics);
+    for (int i = 0; i < c->nruns; i++) {
+      rlvr_series *s = c->runs[i].series;
+      free(s[m].step), free(s[m].value);
+      memmove(&s[m], &s[m + 1], (size_t)(c->nmetrics - m - 1) * sizeof *s);
+      memset(&s[c->nmetrics - 1], 0, sizeof *s);
+    }
+    c->nmetrics--;
+  }
+  if (rc == RLVR_OK && nnames == 0 && c->nmetrics == 0)
+    rc = rlvr_error(RLVR_ERR_ARG, "the runs have no value of reward, accuracy or held-out accuracy; name metrics with --metric");
+  /* A named metric no run has is a typo: name what there is. */
   for (int m = 0; m < c->nmetrics && rc == RLVR_OK; m++) {
     int any = 0;
-    for (int i = 0; i < c->nruns && !any; i++) any = c->runs[i].series[m].n > 0;
+    for (int i = 0; i < c->nruns && !any; i++) any = series_has_value(&c->runs[i].series[m]);
     if (any) continue;
     char **names = c->metrics[m].from_summary ? sfields : fields;
     int nn = c->metrics[m].from_summary ? nsfields : nfields;
@@ -507,7 +577,8 @@ int rlvr_compare_load(rlvr_compare **out, const char *const *paths, int npaths, 
       if (len + need + 1 > cap) list = xrealloc(list, cap = 2 * (len + need + 1));
       len += (size_t)snprintf(list + len, cap - len, "%s%s", len ? ", " : "", names[k]);
     }
-    rc = rlvr_error(RLVR_ERR_ARG, "metric '%s%s' is in no run's %s (there: %s)", c->metrics[m].from_summary ? "summary:" : "",
+    rc = rlvr_error(RLVR_ERR_ARG, "metric '%s%s' has no value in any run's %s (there: %s)",
+                    c->metrics[m].from_summary && !c->metrics[m].heldout ? "summary:" : "",
                     c->metrics[m].name, c->metrics[m].from_summary ? "summary.json" : "metrics.jsonl",
                     nn ? list : "nothing");
     free(list);
@@ -529,11 +600,12 @@ int rlvr_compare_load(rlvr_compare **out, const char *const *paths, int npaths, 
 /* The final or best value of one run's series, NAN if it has none. */
 static double run_value(const rlvr_compare *c, int run, int m, int best) {
   const rlvr_series *s = &c->runs[run].series[m];
-  if (s->n == 0) return NAN;
-  if (!best) return s->value[s->n - 1];
-  double b = s->value[0];
-  for (int k = 1; k < s->n; k++)
-    if (c->metrics[m].minimize ? s->value[k] < b : s->value[k] > b) b = s->value[k];
+  double b = NAN;
+  for (int k = 0; k < s->n; k++) {
+    double v = s->value[k];
+    if (!isfinite(v)) continue; /* null: no value that step */
+    if (!best || !isfinite(b) || (c->metrics[m].minimize ? v < b : v > b)) b = v;
+  }
   return b;
 }
 
@@ -588,8 +660,10 @@ static void md_cell(FILE *out, const char *s) {
   fputs(" |", out);
 }
 
-static void metric_header(const rlvr_compare_metric *m, int best, char *buf, size_t cap) {
-  if (m->from_summary) snprintf(buf, cap, "%s", m->name);
+void rlvr_compare_metric_header(const rlvr_compare_metric *m, int best, char *buf, size_t cap) {
+  static const char *const heldout_headers[] = {NULL, "held-out before", "held-out after", "held-out gain (points)"};
+  if (m->heldout) snprintf(buf, cap, "%s", heldout_headers[m->heldout]);
+  else if (m->from_summary) snprintf(buf, cap, "%s", m->name);
   else snprintf(buf, cap, "%s %s", m->name, best ? (m->minimize ? "best (min)" : "best") : "final");
 }
 
@@ -602,7 +676,7 @@ void rlvr_compare_print_markdown(const rlvr_compare *c, FILE *out, int per_run) 
   md_cell(out, "steps");
   for (int m = 0; m < c->nmetrics; m++)
     for (int best = 0; best < (c->metrics[m].from_summary ? 1 : 2); best++) {
-      metric_header(&c->metrics[m], best, buf, sizeof buf);
+      rlvr_compare_metric_header(&c->metrics[m], best, buf, sizeof buf);
       md_cell(out, buf);
     }
   fputs("\n|", out);
@@ -690,7 +764,7 @@ void rlvr_compare_print_csv(const rlvr_compare *c, FILE *out, int per_run) {
   csv_field(out, per_run ? "seed" : "runs", first);
   csv_field(out, "steps", 0);
   for (int m = 0; m < c->nmetrics; m++) {
-    const char *prefix = c->metrics[m].from_summary ? "summary:" : "";
+    const char *prefix = c->metrics[m].from_summary && !c->metrics[m].heldout ? "summary:" : "";
     for (int best = 0; best < (c->metrics[m].from_summary ? 1 : 2); best++) {
       const char *what = c->metrics[m].from_summary ? "" : (best ? "_best" : "_final");
       if (per_run) {

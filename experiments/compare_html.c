@@ -7,10 +7,12 @@
  *   py = H - MB - (value - y0) / (y1 - y0) * (H - MT - MB)
  * x0..x1 and y0..y1 are the data's range widened to "nice" tick values. Each
  * run is a thin polyline in its group's colour; the group's mean (over its
- * runs, at each step that at least one of them logged) is a thick one. With
- * smoothing, each run's curve is first replaced by its trailing mean over
- * `smooth` points. The page is well-formed XML (XHTML), so a parser can
- * check it. */
+ * runs, at each step that at least one of them logged a value) is a thick
+ * one. A null (NAN) point breaks a curve: a gap, never a 0; a point alone
+ * between gaps is a dot. With smoothing, each run's curve is first replaced
+ * by its trailing mean over `smooth` points (the non-null values among the
+ * last `smooth` points; null points stay null). The page is well-formed XML
+ * (XHTML), so a parser can check it. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,14 +72,42 @@ static double nice_step(double range) {
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
-/* A run's curve for plotting: its series, smoothed (trailing mean). */
+/* A run's curve for plotting: its series, smoothed (trailing mean of the
+ * non-null values among the last `smooth` points); a null stays NAN. */
 static void run_curve(const rlvr_series *s, int smooth, double *out) {
   double acc = 0;
+  int cnt = 0;
   for (int k = 0; k < s->n; k++) {
-    acc += s->value[k];
-    if (k >= smooth) acc -= s->value[k - smooth];
-    int w = k + 1 < smooth ? k + 1 : smooth;
-    out[k] = acc / w;
+    if (isfinite(s->value[k])) acc += s->value[k], cnt++;
+    if (k >= smooth && isfinite(s->value[k - smooth])) acc -= s->value[k - smooth], cnt--;
+    out[k] = isfinite(s->value[k]) && cnt > 0 ? acc / cnt : NAN;
+  }
+}
+
+/* Points (px, py) as polylines broken at NAN y, a lone point as a dot.
+ * cls: "run" or "mean"; title: the tooltip of each piece. */
+static void sb_curve(sbuf *b, const double *px, const double *py, int n, const char *cls, const char *colour,
+                     const char *title_prefix, const char *title) {
+  for (int k = 0; k < n;) {
+    if (!isfinite(py[k])) {
+      k++;
+      continue;
+    }
+    int e = k;
+    while (e < n && isfinite(py[e])) e++;
+    if (e - k == 1) {
+      sb_printf(b, "<circle class=\"%s-dot\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>%s", cls, colour, px[k],
+                py[k], strcmp(cls, "mean") ? "2" : "3", title_prefix);
+      sb_escaped(b, title);
+      sb_printf(b, "</title></circle>\n");
+    } else {
+      sb_printf(b, "<polyline class=\"%s\" stroke=\"%s\" points=\"", cls, colour);
+      for (int q = k; q < e; q++) sb_printf(b, "%s%.1f,%.1f", q > k ? " " : "", px[q], py[q]);
+      sb_printf(b, "\"><title>%s", title_prefix);
+      sb_escaped(b, title);
+      sb_printf(b, "</title></polyline>\n");
+    }
+    k = e;
   }
 }
 
@@ -96,6 +126,7 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
     curves[i] = xmalloc((size_t)(s->n > 0 ? s->n : 1) * sizeof **curves);
     run_curve(s, smooth, curves[i]);
     for (int k = 0; k < s->n; k++) {
+      if (!isfinite(curves[i][k])) continue;
       if (s->step[k] < x0) x0 = s->step[k];
       if (s->step[k] > x1) x1 = s->step[k];
       if (curves[i][k] < y0) y0 = curves[i][k];
@@ -106,7 +137,9 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
   sb_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H,
             W, H);
   sb_printf(&b, "<text x=\"%d\" y=\"18\" class=\"title\">", ML);
-  sb_escaped(&b, c->metrics[m].name);
+  char head[512];
+  rlvr_compare_metric_header(&c->metrics[m], 0, head, sizeof head);
+  sb_escaped(&b, c->metrics[m].from_summary ? head : c->metrics[m].name);
   if (smooth > 1) sb_printf(&b, " (trailing mean of %d)", smooth);
   sb_printf(&b, "</text>\n");
   if (!isfinite(x0)) {
@@ -149,11 +182,10 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
       int i = c->groups[g].runs[r];
       const rlvr_series *s = &c->runs[i].series[m];
       if (s->n == 0) continue;
-      sb_printf(&b, "<polyline class=\"run\" stroke=\"%s\" points=\"", colour);
-      for (int k = 0; k < s->n; k++) sb_printf(&b, "%s%.1f,%.1f", k ? " " : "", PX(s->step[k]), PY(curves[i][k]));
-      sb_printf(&b, "\"><title>");
-      sb_escaped(&b, c->runs[i].label);
-      sb_printf(&b, "</title></polyline>\n");
+      double *px = xmalloc((size_t)s->n * sizeof *px), *py = xmalloc((size_t)s->n * sizeof *py);
+      for (int k = 0; k < s->n; k++) px[k] = PX(s->step[k]), py[k] = isfinite(curves[i][k]) ? PY(curves[i][k]) : NAN;
+      sb_curve(&b, px, py, s->n, "run", colour, "", c->runs[i].label);
+      free(px), free(py);
     }
   }
   /* Group means, thick: at each step some run of the group logged, the mean
@@ -171,8 +203,10 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
       for (int k = 0; k < s->n; k++) steps[ns++] = s->step[k];
     }
     qsort(steps, (size_t)ns, sizeof *steps, cmp_double);
-    sb_printf(&b, "<polyline class=\"mean\" stroke=\"%s\" points=\"", palette[g % NPALETTE]);
-    int first = 1;
+    /* The mean at each distinct step; NAN (a gap) where every run of the
+     * group has null there. */
+    double *px = xmalloc((size_t)ns * sizeof *px), *py = xmalloc((size_t)ns * sizeof *py);
+    int np = 0;
     for (int k = 0; k < ns; k++) {
       if (k > 0 && steps[k] == steps[k - 1]) continue;
       double sum = 0;
@@ -182,16 +216,15 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
         const rlvr_series *s = &c->runs[i].series[m];
         for (int q = 0; q < s->n; q++)
           if (s->step[q] == steps[k]) {
-            sum += curves[i][q], n++;
+            if (isfinite(curves[i][q])) sum += curves[i][q], n++;
             break;
           }
       }
-      sb_printf(&b, "%s%.1f,%.1f", first ? "" : " ", PX(steps[k]), PY(sum / n));
-      first = 0;
+      px[np] = PX(steps[k]);
+      py[np++] = n ? PY(sum / n) : NAN;
     }
-    sb_printf(&b, "\"><title>mean of ");
-    sb_escaped(&b, gr->label);
-    sb_printf(&b, "</title></polyline>\n");
+    sb_curve(&b, px, py, np, "mean", palette[g % NPALETTE], "mean of ", gr->label);
+    free(px), free(py);
     free(steps);
   }
   sb_printf(&b, "</svg>\n");
@@ -212,9 +245,10 @@ static void html_table(const rlvr_compare *c, sbuf *b) {
   sb_printf(b, "<th>runs</th>");
   for (int m = 0; m < c->nmetrics; m++)
     for (int best = 0; best < (c->metrics[m].from_summary ? 1 : 2); best++) {
+      char head[512];
+      rlvr_compare_metric_header(&c->metrics[m], best, head, sizeof head);
       sb_printf(b, "<th>");
-      sb_escaped(b, c->metrics[m].name);
-      if (!c->metrics[m].from_summary) sb_printf(b, " %s", best ? (c->metrics[m].minimize ? "best (min)" : "best") : "final");
+      sb_escaped(b, head);
       sb_printf(b, "</th>");
     }
   sb_printf(b, "</tr>\n");
