@@ -71,6 +71,22 @@
     "Datasets: a field that, where a record has it, is its id (else file:line).")                  \
   X(STR, task_meta_fields, "task.meta_fields", "",                                                 \
     "Datasets: ','-separated fields copied into the verifier's meta object.")                      \
+  X(STR, task_curriculum, "task.curriculum", "",                                                   \
+    "Datasets: a pass-rate JSONL (rlvr select --pass-rates: id, correct, samples) that orders or weights the training records (docs/select.md, Curriculum); '' = none.") \
+  X(STR, task_curriculum_order, "task.curriculum_order", "easy_first",                             \
+    "With task.curriculum: easy_first (highest pass rate first each epoch, ties shuffled by the seed), hard_first, target (draws weighted by closeness to task.curriculum_target) or shuffle (drops only).") \
+  X(FLOAT, task_curriculum_target, "task.curriculum_target", 0.5,                                  \
+    "Curriculum order target: the pass rate drawn most often.")                                    \
+  X(FLOAT, task_curriculum_width, "task.curriculum_width", 0.25,                                   \
+    "Curriculum order target: weight exp(-(p - target)^2 / (2 width^2)).")                         \
+  X(FLOAT, task_curriculum_missing, "task.curriculum_missing", 0.5,                                \
+    "Curriculum: the pass rate of a training record whose id the file lacks.")                     \
+  X(BOOL, task_curriculum_require_all, "task.curriculum_require_all", 0,                           \
+    "Curriculum: a training record whose id the file lacks is an error.")                          \
+  X(BOOL, task_curriculum_drop_solved, "task.curriculum_drop_solved", 0,                           \
+    "Curriculum: leave out records of pass rate 1.")                                               \
+  X(BOOL, task_curriculum_drop_unsolved, "task.curriculum_drop_unsolved", 0,                       \
+    "Curriculum: leave out records of pass rate 0.")                                               \
   X(FLOAT, sample_temperature, "sample.temperature", 1.0,                                          \
     "Softmax temperature; 0 = greedy (argmax).")                                                   \
   X(INT, sample_top_k, "sample.top_k", 0, "Keep only the k most likely tokens; 0 = all.")          \

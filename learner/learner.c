@@ -30,6 +30,7 @@
 #include "rewards/advantage.h"
 #include "rewards/reward.h"
 #include "rollout/consensus.h"
+#include "tasks/curriculum.h"
 #include "tasks/task.h"
 #include "tasks/template.h"
 
@@ -394,6 +395,14 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
       goto fail_state;
   }
   if ((rc = rlvr_task_source_build(cfg, env->tasks_dir, &L->src))) goto fail_state;
+  if (rlvr_task_source_curriculum(L->src)) {
+    rlvr_curriculum_stats cs;
+    rlvr_curriculum_get_stats(rlvr_task_source_curriculum(L->src), &cs);
+    rlvr_info("learner: curriculum %s (%s): %zu of %zu training records rated, %zu at task.curriculum_missing = %g, "
+              "%zu left out as solved, %zu as unsolved; %zu items per epoch; %zu lines for other ids",
+              cfg->task_curriculum, cfg->task_curriculum_order, cs.rated, cs.records, cs.defaulted,
+              cfg->task_curriculum_missing, cs.dropped_solved, cs.dropped_unsolved, cs.kept, cs.unmatched);
+  }
   if ((rc = rlvr_task_template_load(cfg->task_template, env->tasks_dir, &L->tpl))) goto fail_state;
   if (rlvr_task_template_is_chat(L->tpl)) {
     if (!strcmp(cfg->generate_template, "none")) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "tasks/curriculum.h"
 #include "tasks/dataset.h"
 #include "tasks/generator.h"
 #include "tasks/taskutil.h"
@@ -19,6 +20,7 @@ enum {
   TAG_HELDOUT = 0x686f, /* generator held-out items */
   TAG_SPLIT = 0x7370, /* which dataset records are held out */
   TAG_ORDER = 0x6f72, /* a dataset epoch's permutation */
+  TAG_CURRICULUM = 0x6375, /* a curriculum epoch's weighted draws (task.curriculum_order = target) */
 };
 
 /* Draws per item index before giving up: a training draw that lands on a
@@ -50,6 +52,12 @@ struct rlvr_task_source {
   uint32_t *perm;
   uint64_t perm_seed, perm_epoch;
   int perm_valid;
+  /* task.curriculum (datasets only): the order of an epoch is cur_order
+   * (rlvr_curriculum_epoch_size long), cached like perm. */
+  rlvr_curriculum *cur;
+  uint32_t *cur_order;
+  uint64_t cur_seed, cur_epoch;
+  int cur_valid;
 };
 
 void rlvr_task_item_clear(rlvr_task_item *it) {
@@ -80,6 +88,8 @@ void rlvr_task_source_free(rlvr_task_source *s) {
   free(s->held_refs);
   rlvr_strset_free(&s->held_prompts);
   free(s->perm);
+  rlvr_curriculum_free(s->cur);
+  free(s->cur_order);
   free(s);
 }
 
@@ -88,6 +98,7 @@ int rlvr_task_source_is_generator(const rlvr_task_source *s) { return s->is_gen;
 int64_t rlvr_task_source_dropped(const rlvr_task_source *s) { return s->dropped; }
 uint64_t rlvr_task_source_seed(const rlvr_task_source *s) { return s->seed; }
 uint64_t rlvr_task_source_fingerprint(const rlvr_task_source *s) { return s->fingerprint; }
+const rlvr_curriculum *rlvr_task_source_curriculum(const rlvr_task_source *s) { return s->cur; }
 
 int64_t rlvr_task_source_size(const rlvr_task_source *s, rlvr_task_split split) {
   if (split == RLVR_TASK_SPLIT_HELDOUT) return (int64_t)s->n_held;
@@ -286,6 +297,35 @@ static int build_dataset(rlvr_task_source *s, const rlvr_config *cfg) {
   return RLVR_OK;
 }
 
+/* task.curriculum: each training record's pass rate from the file, by id;
+ * the curriculum's fingerprint joins the source's, so a checkpoint refuses
+ * to resume a cursor under another curriculum. */
+static int build_curriculum(rlvr_task_source *s, const rlvr_config *cfg) {
+  if (s->is_gen)
+    return rlvr_error(RLVR_ERR_CONFIG,
+                      "task.curriculum: orders the records of a JSONL dataset; task.source '%s' is a generator",
+                      cfg->task_source);
+  rlvr_curriculum_options opt;
+  int rc = rlvr_curriculum_options_from_config(cfg, &opt);
+  if (rc) return rc;
+  char **ids = xcalloc(s->n_train ? s->n_train : 1, sizeof *ids);
+  for (size_t i = 0; i < s->n_train && !rc; i++) {
+    rlvr_task_item it;
+    rc = ref_item(s, s->train_refs[i], &it);
+    if (!rc) {
+      ids[i] = it.id;
+      it.id = NULL;
+      rlvr_task_item_clear(&it);
+    }
+  }
+  if (!rc) rc = rlvr_curriculum_load(&opt, cfg->task_curriculum, (const char *const *)ids, s->n_train, &s->cur);
+  for (size_t i = 0; i < s->n_train; i++) free(ids[i]);
+  free(ids);
+  if (rc) return rc;
+  s->fingerprint = rlvr_task_combine(s->fingerprint, rlvr_curriculum_fingerprint(s->cur));
+  return RLVR_OK;
+}
+
 /* ---- the source --------------------------------------------------------- */
 
 /* A path ending in .lua is a generator script; any other path (with a '/'
@@ -302,6 +342,7 @@ int rlvr_task_source_build(const rlvr_config *cfg, const char *tasks_dir, rlvr_t
   s->seed = (uint64_t)(cfg->task_seed ? cfg->task_seed : cfg->run_seed);
   s->split_seed = (uint64_t)cfg->task_split_seed;
   int rc = is_dataset_path(cfg->task_source) ? build_dataset(s, cfg) : build_generator(s, cfg, tasks_dir);
+  if (!rc && cfg->task_curriculum[0]) rc = build_curriculum(s, cfg);
   if (rc) {
     rlvr_task_source_free(s);
     return rc;
@@ -360,17 +401,33 @@ static const uint32_t *epoch_perm(rlvr_task_source *s, uint64_t seed, uint64_t e
   return s->perm;
 }
 
+/* Items in a dataset epoch: every training record, or the curriculum's K. */
+static size_t epoch_length(const rlvr_task_source *s) {
+  return s->cur ? rlvr_curriculum_epoch_size(s->cur) : s->n_train;
+}
+
+/* The curriculum's order of (seed, epoch), cached. */
+static const uint32_t *curriculum_order(rlvr_task_source *s, uint64_t seed, uint64_t epoch) {
+  if (s->cur_valid && s->cur_seed == seed && s->cur_epoch == epoch) return s->cur_order;
+  if (!s->cur_order) s->cur_order = xmalloc(rlvr_curriculum_epoch_size(s->cur) * sizeof *s->cur_order);
+  uint64_t draw_seed = rlvr_task_combine(rlvr_task_combine(rlvr_task_mix(seed), TAG_CURRICULUM), epoch);
+  rlvr_curriculum_epoch_order(s->cur, epoch_perm(s, seed, epoch), draw_seed, s->cur_order);
+  s->cur_seed = seed, s->cur_epoch = epoch, s->cur_valid = 1;
+  return s->cur_order;
+}
+
 int rlvr_task_cursor_peek_index(rlvr_task_source *s, const rlvr_task_cursor *c, uint64_t *index) {
   if (s->is_gen) {
     *index = c->position;
     return RLVR_OK;
   }
   if (s->n_train == 0) return rlvr_error(RLVR_ERR_RANGE, "task %s: no training records", s->name);
-  if (c->position >= s->n_train)
+  if (c->position >= epoch_length(s))
     return rlvr_error(RLVR_ERR_RANGE,
-                      "task %s: cursor position %llu is past the %zu training records (was the dataset changed?)",
-                      s->name, (unsigned long long)c->position, s->n_train);
-  *index = epoch_perm(s, c->seed, c->epoch)[c->position];
+                      "task %s: cursor position %llu is past the %zu training records%s (was the dataset changed?)",
+                      s->name, (unsigned long long)c->position, epoch_length(s),
+                      s->cur ? " the curriculum keeps" : "");
+  *index = s->cur ? curriculum_order(s, c->seed, c->epoch)[c->position] : epoch_perm(s, c->seed, c->epoch)[c->position];
   return RLVR_OK;
 }
 
@@ -383,7 +440,7 @@ int rlvr_task_cursor_next(rlvr_task_source *s, rlvr_task_cursor *c, rlvr_task_it
   if (rc) return rc;
   *out = it;
   c->position++;
-  if (!s->is_gen && c->position == s->n_train) {
+  if (!s->is_gen && c->position == epoch_length(s)) {
     c->epoch++;
     c->position = 0;
   }

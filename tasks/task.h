@@ -33,6 +33,10 @@
  * dataset, each epoch visits every training record once, in a permutation
  * seeded by (cursor seed, epoch); for a generator, the cursor's position is
  * the item index (the epoch stays 0) and the cursor seed is the stream's.
+ * With task.curriculum (datasets only; curriculum.h) an epoch is instead the
+ * curriculum's order of that permutation: easy or hard first, weighted
+ * draws, and records left out by pass rate; still a pure function of
+ * (cursor seed, epoch), so a restored cursor continues exactly.
  *
  * A source is not thread-safe (it caches the current epoch's permutation);
  * use one per thread. */
@@ -91,6 +95,11 @@ uint64_t rlvr_task_source_seed(const rlvr_task_source *s);
  * checkpoint can store it and refuse to resume a cursor on other data. */
 uint64_t rlvr_task_source_fingerprint(const rlvr_task_source *s);
 
+typedef struct rlvr_curriculum rlvr_curriculum;
+/* The curriculum that task.curriculum names (tasks/curriculum.h: its
+ * stats, rates), owned by the source; NULL without one. */
+const rlvr_curriculum *rlvr_task_source_curriculum(const rlvr_task_source *s);
+
 /* Item i of split, in the split's stored order (a dataset's file order; a
  * generator's index), i < size. *out is overwritten (not freed first) on
  * success and untouched on error. Errors as for build; RLVR_ERR_RANGE for
@@ -108,7 +117,7 @@ typedef struct {
 void rlvr_task_cursor_init(rlvr_task_cursor *c, uint64_t seed);
 
 /* The training item at the cursor; then advances it (to the next epoch at
- * the end of a dataset). On error neither *out nor *c changes; a dataset
+ * the end of a dataset, or after the curriculum's K items). On error neither *out nor *c changes; a dataset
  * with no training records is RLVR_ERR_RANGE. */
 int rlvr_task_cursor_next(rlvr_task_source *s, rlvr_task_cursor *c, rlvr_task_item *out);
 
