@@ -3,9 +3,17 @@
  * The page is built in a growing string buffer: a header with the run's
  * summary, then one <svg> per plot. A plot has a frame of W x H pixels, a
  * plotting area inside margins, "nice" ticks (1, 2 or 5 times a power of
- * ten) on both axes, one polyline per series (broken where a value is
- * missing), and a legend. Values are read from metrics.jsonl by dotted path
- * ("timing.learn_s"). */
+ * ten) on both axes, one polyline per series, and a legend. A value that is
+ * null or missing breaks its polyline (a gap, never a 0); a point alone
+ * between gaps is a dot. A plot of fractions (PLOT_UNIT_Y) keeps its y
+ * axis at [0, 1], so that curves of different figures read alike. Values
+ * are read from metrics.jsonl by dotted path ("timing.learn_s").
+ *
+ * Geometry: plotting area x in [ML, W - MR], y in [MT, H - MB];
+ *   px = ML + (step - xlo) / (xhi - xlo) * (W - ML - MR)
+ *   py = MT + ph - (y - ylo) / (yhi - ylo) * ph,   ph = H - MT - MB
+ * with xlo..xhi the steps that have a value in the plot and ylo..yhi the
+ * values widened to whole ticks (or [0, 1]). */
 #include "learner/report.h"
 
 #include <cjson/cJSON.h>
@@ -115,6 +123,7 @@ static void free_metrics(metrics *m) {
 /* ---- plots ---- */
 
 enum { W = 560, H = 300, ML = 64, MR = 16, MT = 34, MB = 44, MAX_SERIES = 4 };
+enum { PLOT_LOG_Y = 1, PLOT_UNIT_Y = 2 }; /* plot() flags */
 /* Every attribute inline (no CSS classes), so that each <svg> renders the
  * same copied out of the page. */
 #define TEXT_ATTR "font-family=\"sans-serif\" font-size=\"11\""
@@ -143,7 +152,8 @@ static void fmt_tick(char *buf, size_t cap, double v, double step) {
 }
 
 /* One plot; returns 0 (nothing drawn) when no series has a value. */
-static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, int ns, int log_y) {
+static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, int ns, int flags) {
+  const int log_y = (flags & PLOT_LOG_Y) != 0;
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   int any = 0;
   for (int i = 0; i < m->n; i++) {
@@ -162,13 +172,18 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
   }
   if (!any) return 0;
   if (xhi == xlo) xlo -= 1, xhi += 1;
-  if (yhi == ylo) {
-    double d = fabs(ylo) > 0 ? fabs(ylo) * 0.1 : 1;
-    ylo -= d, yhi += d;
+  double ystep;
+  if ((flags & PLOT_UNIT_Y) && !log_y && ylo >= 0 && yhi <= 1) {
+    ylo = 0, yhi = 1, ystep = 0.2;
+  } else {
+    if (yhi == ylo) {
+      double d = fabs(ylo) > 0 ? fabs(ylo) * 0.1 : 1;
+      ylo -= d, yhi += d;
+    }
+    ystep = log_y ? fmax(1, nice_step(yhi - ylo)) : nice_step(yhi - ylo);
+    ylo = floor(ylo / ystep) * ystep;
+    yhi = ceil(yhi / ystep) * ystep;
   }
-  const double ystep = log_y ? fmax(1, nice_step(yhi - ylo)) : nice_step(yhi - ylo);
-  ylo = floor(ylo / ystep) * ystep;
-  yhi = ceil(yhi / ystep) * ystep;
   const double xstep = fmax(1, nice_step(xhi - xlo));
   const double pw = W - ML - MR, ph = H - MT - MB;
 #define PX(x) (ML + ((x)-xlo) / (xhi - xlo) * pw)
@@ -191,28 +206,38 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
   }
   sb_add(b, "<text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">step</text>\n", ML + pw / 2, H - 6);
   for (int k = 0; k < ns; k++) {
-    int open = 0, points = 0;
-    for (int i = 0; i < m->n; i++) {
-      double x = value_at(m->lines[i], "step"), y = value_at(m->lines[i], ss[k].path);
-      int ok = isfinite(x) && isfinite(y) && (!log_y || y > 0);
-      if (!ok) {
-        if (open) sb_add(b, "\"/>\n");
-        open = 0;
+    /* Runs of consecutive lines with a value: a polyline each, a dot for
+     * a run of one. A line without a step ends a run too. */
+    for (int i = 0; i < m->n;) {
+      int e = i;
+      while (e < m->n) {
+        double x = value_at(m->lines[e], "step"), y = value_at(m->lines[e], ss[k].path);
+        if (!(isfinite(x) && isfinite(y) && (!log_y || y > 0))) break;
+        e++;
+      }
+      if (e == i) {
+        i++;
         continue;
       }
-      if (log_y) y = log10(y);
-      if (!open) sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", colors[k]);
-      sb_add(b, "%.1f,%.1f ", PX(x), PY(y));
-      open = 1;
-      points++;
-    }
-    if (open) sb_add(b, "\"/>\n");
-    if (points == 1) /* a single point: draw it as a dot */
-      for (int i = 0; i < m->n; i++) {
-        double x = value_at(m->lines[i], "step"), y = value_at(m->lines[i], ss[k].path);
-        if (isfinite(x) && isfinite(y) && (!log_y || y > 0))
-          sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(x), PY(log_y ? log10(y) : y), colors[k]);
+      if (e - i == 1) {
+        double y = value_at(m->lines[i], ss[k].path);
+        sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(value_at(m->lines[i], "step")),
+               PY(log_y ? log10(y) : y), colors[k]);
+      } else {
+        sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", colors[k]);
+        for (int q = i; q < e; q++) {
+          double y = value_at(m->lines[q], ss[k].path);
+          sb_add(b, "%.1f,%.1f ", PX(value_at(m->lines[q], "step")), PY(log_y ? log10(y) : y));
+        }
+        sb_add(b, "\"/>\n");
       }
+      i = e;
+    }
+  }
+  /* The legend last, on a light box, so that no curve hides it. */
+  sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"146\" height=\"%d\" fill=\"white\" fill-opacity=\"0.8\"/>\n", W - MR - 154, MT + 2,
+         14 * ns + 4);
+  for (int k = 0; k < ns; k++) {
     sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">", W - MR - 150,
            MT + 8 + 14 * k, colors[k], W - MR - 136, MT + 12 + 14 * k);
     sb_text(b, ss[k].label);
@@ -237,6 +262,35 @@ static char *read_text(const char *run_dir, const char *name) {
   return text;
 }
 
+/* One row of held-out accuracy: "0.625 (8 problems, greedy)". */
+static void heldout_row(sbuf *b, const char *label, const char *name, const cJSON *e) {
+  double acc = value_at(e, "accuracy"), n = value_at(e, "problems");
+  if (!isfinite(acc)) return;
+  sb_add(b, "<tr><th>");
+  sb_text(b, label);
+  if (name) {
+    sb_add(b, " (");
+    sb_text(b, name);
+    sb_add(b, ")");
+  }
+  sb_add(b, "</th><td>%.3f", acc);
+  if (isfinite(n)) sb_add(b, " (%.0f problems, greedy)", n);
+  sb_add(b, "</td></tr>\n");
+}
+
+/* The last line with a value of path: its value and step (NAN if none). */
+static double last_value(const metrics *m, const char *path, double *step) {
+  for (int i = m->n - 1; i >= 0; i--) {
+    double v = value_at(m->lines[i], path);
+    if (isfinite(v)) {
+      *step = value_at(m->lines[i], "step");
+      return v;
+    }
+  }
+  *step = NAN;
+  return NAN;
+}
+
 static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
   sb_add(b, "<table>\n");
   char *text = read_text(run_dir, "summary.json");
@@ -244,16 +298,17 @@ static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
   free(text);
   const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "eval");
   if (cJSON_IsObject(ev)) {
-    for (const cJSON *e = ev->child; e; e = e->next) {
-      double acc = value_at(e, "accuracy"), n = value_at(e, "problems");
-      sb_add(b, "<tr><th>held-out accuracy, ");
-      sb_text(b, e->string);
-      sb_add(b, "</th><td>%.3f", acc);
-      if (isfinite(n)) sb_add(b, " (%.0f problems, greedy)", n);
-      sb_add(b, "</td></tr>\n");
-    }
-    double imp = value_at(s, "improvement_points");
-    if (isfinite(imp)) sb_add(b, "<tr><th>improvement</th><td>%+.1f points</td></tr>\n", imp);
+    /* Before GRPO: the SFT model after a warm start, else the initial one
+     * (cmd/cmd_train.c writes one of them); after: "grpo". */
+    const char *before_name = cJSON_GetObjectItemCaseSensitive(ev, "sft") ? "sft" : "initial";
+    const cJSON *before = cJSON_GetObjectItemCaseSensitive(ev, before_name), *after = cJSON_GetObjectItemCaseSensitive(ev, "grpo");
+    heldout_row(b, "held-out accuracy before GRPO", !strcmp(before_name, "sft") ? "SFT model" : "initial model", before);
+    heldout_row(b, "held-out accuracy after GRPO", NULL, after);
+    double gain = value_at(s, "improvement_points");
+    if (!isfinite(gain)) gain = 100.0 * (value_at(after, "accuracy") - value_at(before, "accuracy"));
+    if (isfinite(gain)) sb_add(b, "<tr><th>held-out gain</th><td>%+.1f points</td></tr>\n", gain);
+    for (const cJSON *e = ev->child; e; e = e->next)
+      if (e->string && e != before && e != after) heldout_row(b, "held-out accuracy", e->string, e);
   }
   cJSON_Delete(s);
   if (m->n > 0) {
@@ -269,6 +324,14 @@ static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
       if (isfinite(d) && d > md) md = d;
     }
     sb_add(b, "<tr><th>largest |recomputed − sampled| log-prob</th><td>%.3g</td></tr>\n", md);
+    static const series last_rows[] = {{"maj_at_g", "maj@G, last step with a labelled group"},
+                                       {"pass_at_g", "pass@G, last step with a labelled group"},
+                                       {"consensus_majority_correct", "consensus majority correct, last step with a value"}};
+    for (size_t k = 0; k < sizeof last_rows / sizeof *last_rows; k++) {
+      double step, v = last_value(m, last_rows[k].path, &step);
+      if (!isfinite(v)) continue;
+      sb_add(b, "<tr><th>%s</th><td>%.3f (step %.0f)</td></tr>\n", last_rows[k].label, v, step);
+    }
   }
   sb_add(b, "</table>\n");
 }
@@ -335,6 +398,14 @@ int rlvr_report_write(const char *run_dir, const char *out_path) {
   sb_add(&b, "<h2>Training</h2>\n");
   const series reward[] = {{"reward", "reward (mean)"}, {"accuracy", "accuracy"}, {"reward_format", "format"}};
   plot(&b, &m, "Reward and accuracy", reward, 3, 0);
+  /* maj@G and pass@G: null on steps without a labelled group (gaps). */
+  const series majpass[] = {{"accuracy", "accuracy"}, {"maj_at_g", "maj@G"}, {"pass_at_g", "pass@G"}};
+  plot(&b, &m, "Accuracy, maj@G and pass@G", majpass, 3, PLOT_UNIT_Y);
+  /* Test-time RL only (null otherwise): of the labelled consensus groups,
+   * how often the majority (the pseudo-label) was the real answer, and the
+   * samples' real accuracy. */
+  const series cons[] = {{"consensus_majority_correct", "majority right"}, {"consensus_label_accuracy", "samples right"}};
+  plot(&b, &m, "Consensus groups against their labels", cons, 2, PLOT_UNIT_Y);
   const series len[] = {{"completion_length_mean", "mean"}, {"completion_length_min", "min"}, {"completion_length_max", "max"}};
   plot(&b, &m, "Completion length (tokens)", len, 3, 0);
   const series kl[] = {{"kl", "KL to the reference (k3)"}};
