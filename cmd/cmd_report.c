@@ -11,9 +11,11 @@ static const char *usage =
     "usage: rlvr report RUN_DIR [--out FILE]\n"
     "\n"
     "Writes RUN_DIR/report.html (or FILE): one self-contained HTML page with plots\n"
-    "of reward, accuracy, completion length, KL, entropy, loss, clipping, zero-spread\n"
-    "groups, log-prob mismatch and speed over the steps of RUN_DIR/metrics.jsonl,\n"
-    "the held-out accuracy of RUN_DIR/summary.json, the last samples and the config.\n";
+    "of reward, accuracy, maj@G and pass@G, consensus pseudo-label accuracy (test-time\n"
+    "RL), completion length, KL, entropy, loss, clipping, zero-spread groups, log-prob\n"
+    "mismatch and speed over the steps of RUN_DIR/metrics.jsonl (null values are gaps),\n"
+    "the held-out accuracy before and after GRPO and the gain from RUN_DIR/summary.json,\n"
+    "the last samples and the config.\n";
 
 int cmd_report(int argc, char **argv) {
   const char *dir = NULL, *out = NULL;

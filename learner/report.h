@@ -3,13 +3,17 @@
  * so that a person can see how a run went without reading logs.
  *
  * Reads RUN/metrics.jsonl (docs/metrics.md), and when present
- * RUN/summary.json (held-out accuracy before and after), RUN/samples.jsonl
+ * RUN/summary.json (held-out accuracy before GRPO: eval.sft, else
+ * eval.initial; after: eval.grpo; the gain in points), RUN/samples.jsonl
  * (the last few samples are shown) and RUN/config.lua (shown folded).
- * Plots: reward and accuracy; completion length (mean, min, max); KL to the
- * reference and entropy; loss and gradient norm; clip fractions and the
- * ratio; zero-spread groups; the largest |recomputed - sampled| log-prob;
- * seconds per step by phase and tokens per second. A metric that is null on
- * every step is left out. */
+ * Plots: reward and accuracy; accuracy, maj@G and pass@G on a [0, 1] axis;
+ * for test-time RL, how often the consensus groups' majority was the real
+ * answer and the samples' real accuracy; completion length (mean, min,
+ * max); KL to the reference and entropy; loss and gradient norm; clip
+ * fractions and the ratio; zero-spread groups; the largest
+ * |recomputed - sampled| log-prob; seconds per step by phase and tokens per
+ * second. A null value is a gap in its curve (never a 0); a plot whose
+ * metrics are null on every step is left out. */
 #ifndef RLVR_REPORT_H
 #define RLVR_REPORT_H
 
