@@ -10,6 +10,9 @@
  *             the same items group for group and the same metrics (timing
  *             and infra aside); the draws avoid the dropped records and
  *             favour the rates near the target;
+ *   select    pass rates written by `rlvr select --pass-rates` (coin
+ *             verifier, records without ids) drive a run on the same file:
+ *             the "always" records first, the "never" ones left out;
  *   bad       a rates line without counts: exit non-zero, the message names
  *             the file, the line and the field.
  * Needs RLVR_BIN (set by ctest). */
@@ -233,6 +236,90 @@ int main(void) {
    * draws are fixed by task.seed, so this passes or fails every time). */
   CHECK(dropped == 0 && near >= 5);
   CHECK(same_metrics("straight", "resumed"));
+
+  printf("-- select\n");
+  {
+    /* Pass rates from rlvr select itself (the coin verifier: "always" 1,
+     * "never" 0, else by the sample), on records without ids ("<file>:<line>"),
+     * read by the curriculum of a run on the same file. */
+    const char *answers[6] = {"12", "never", "always", "34", "never", "always"};
+    char pool[1024] = "";
+    for (int i = 0; i < 6; i++) {
+      char line[128];
+      snprintf(line, sizeof line, "{\"question\":\"%d*3=\",\"answer\":\"%s\"}\n", i, answers[i]);
+      strcat(pool, line);
+    }
+    write_text("pool.jsonl", pool);
+    char task[300], out[300], pr[300], cfgpath[300], text[2048];
+    snprintf(task, sizeof task, "%s/pool.jsonl", root);
+    snprintf(out, sizeof out, "%s/selected.jsonl", root);
+    snprintf(pr, sizeof pr, "%s/pool_rates.jsonl", root);
+    char *argv[] = {(char *)bin, "select", "--model", "tests/fixtures/models/tiny-qwen2", "--task", task, "--n", "1",
+                    "--samples", "6", "--max-tokens", "8", "--output", out, "--pass-rates", pr,
+                    "--set", "task.template=plain", "--set", "task.verifier=coin", "--set", "verify.paths=tests/select/verifiers",
+                    "--set", "verify.workers=1", NULL};
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open("/dev/null", O_WRONLY);
+      if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
+      execv(bin, argv);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The rate of each id, as rlvr select wrote it. */
+    char ids[6][32];
+    double rate[6];
+    int nr = 0;
+    char *t = NULL;
+    size_t tn;
+    if (rlvr_file_read(pr, &t, &tn) == RLVR_OK)
+      for (char *save, *l = strtok_r(t, "\n", &save); l && nr < 6; l = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(l);
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id"), *p = cJSON_GetObjectItemCaseSensitive(o, "pass_rate");
+        if (cJSON_IsString(id) && cJSON_IsNumber(p)) snprintf(ids[nr], 32, "%s", id->valuestring), rate[nr++] = p->valuedouble;
+        cJSON_Delete(o);
+      }
+    free(t);
+    CHECK(nr == 6);
+    int kept = 0;
+    for (int i = 0; i < nr; i++) kept += rate[i] > 0;
+    snprintf(cfgpath, sizeof cfgpath, "%s/fromselect.lua", root);
+    snprintf(text, sizeof text,
+             "return {\n"
+             "  run = {dir = '%s/fromselect'},\n"
+             "  model = {path = 'tests/fixtures/models/tiny-qwen2'},\n"
+             "  task = {source = '%s', template = 'plain', verifier = 'coin', curriculum = '%s',\n"
+             "          curriculum_order = 'easy_first', curriculum_drop_unsolved = true, curriculum_require_all = true},\n"
+             "  sample = {temperature = 1.0, max_tokens = 8},\n"
+             "  train = {steps = %d, prompts_per_step = 1, group_size = 2, workers = 1, eval = false, samples_per_step = 1},\n"
+             "  rollout = {max_groups = 1, slots = 2},\n"
+             "  verify = {workers = 1, paths = 'tests/select/verifiers'},\n"
+             "  transport = {peer_timeout_ms = 3000, heartbeat_ms = 200},\n"
+             "}\n",
+             root, task, pr, kept);
+    write_text("fromselect.lua", text);
+    CHECK(kept == 4 && run_train("fromselect", NULL, NULL) == 0);
+    char got_ids[6][16];
+    CHECK(group_items("fromselect", got_ids, kept) == kept);
+    int ok = kept == 4;
+    printf("from rlvr select: groups' items");
+    double last = 2;
+    for (int g = 0; g < kept && g < 6; g++) {
+      double r = -1;
+      for (int i = 0; i < nr; i++)
+        if (!strcmp(ids[i], got_ids[g])) r = rate[i];
+      printf(" %s (%.3f)", got_ids[g], r);
+      ok &= r > 0 && r <= last; /* no unsolved one; easiest first */
+      last = r;
+    }
+    printf("\n");
+    /* the two "always" records (lines 3 and 6) first, in either order */
+    ok &= (!strcmp(got_ids[0], "pool.jsonl:3") || !strcmp(got_ids[0], "pool.jsonl:6")) &&
+          (!strcmp(got_ids[1], "pool.jsonl:3") || !strcmp(got_ids[1], "pool.jsonl:6"));
+    CHECK(ok);
+  }
 
   printf("-- bad\n");
   write_config("bad", "bad.jsonl", "curriculum_order = 'easy_first'");
