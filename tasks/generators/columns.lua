@@ -5,18 +5,25 @@
 -- "47 + 38"; the solution adds one column per line from the units up,
 -- writing the carry that comes in ("7+8=15", "4+3+1=8"), and the answer is
 -- the last line's sum followed by the units digits of the lines before it
--- (85). Every problem needs the same small set of one-digit facts, so a
+-- (85). With running=true each line also carries the digits of the result
+-- found so far ("7+8=15, 5", "4+3+1=8, 85"), so that each line copies from
+-- the line before it and the answer is the last line's digits: with three
+-- or more digits a tiny model got the columns right and then assembled the
+-- answer wrongly from lines far back (docs/default_run.md). Every problem
+-- needs the same small set of one-digit facts, so a
 -- small model can learn the procedure from 1,000 examples, yet a wrong digit
 -- anywhere spoils the answer: greedy decoding is brittle where sampling
 -- often finds the right path, which is the signal GRPO feeds on.
--- difficulty: digits (every number has exactly this many digits, 1..9),
+-- difficulty: running (default false; true adds the digits found so far to
+-- each line, as above),
+-- digits (every number has exactly this many digits, 1..9),
 -- steps (additions: steps + 1 numbers per problem, 1..4), direct (0..1,
 -- default 0: the fraction of items whose solution is empty, so that their
 -- worked example states the answer without the columns; drawn after the
 -- numbers, so the problems are the same whatever its value).
 
-local function column_lines(nums, digits)
-  local lines, carry, units = {}, 0, {}
+local function column_lines(nums, digits, running)
+  local lines, carry, sofar = {}, 0, ""
   local total = 0
   for _, n in ipairs(nums) do total = total + n end
   for col = 1, digits do
@@ -29,10 +36,9 @@ local function column_lines(nums, digits)
     local lhs = table.concat(parts, "+")
     if carry > 0 then lhs = lhs .. "+" .. carry end
     sum = math.tointeger(sum + carry)
-    lines[#lines + 1] = lhs .. "=" .. sum
-    units[col] = sum % 10
+    sofar = (col == digits and tostring(sum) or tostring(sum % 10)) .. sofar
+    lines[#lines + 1] = lhs .. "=" .. sum .. (running and ", " .. sofar or "")
     carry = sum // 10
-    if col == digits then units[col] = sum end
   end
   return lines, math.tointeger(total)
 end
@@ -50,7 +56,10 @@ local function generate(rng, difficulty)
   end
   local direct = difficulty.direct or 0
   assert(type(direct) == "number" and direct >= 0 and direct <= 1, "difficulty.direct must be a number in [0, 1]")
-  local lines, total = column_lines(nums, digits)
+  local running = difficulty.running
+  if running == nil then running = false end
+  assert(type(running) == "boolean", "difficulty.running must be true or false")
+  local lines, total = column_lines(nums, digits, running)
   local skip = direct > 0 and rng:float() < direct
   return {
     prompt = table.concat(shown, " + "),

@@ -1,6 +1,6 @@
 /* test_columns.c — the default run's task, tasks/generators/columns.lua:
  * every worked solution is right column by column (digits copied from the
- * prompt, carries, sums) and assembles to the answer; the answer is the sum;
+ * prompt, carries, sums, the result's digits so far) and ends at the answer; the answer is the sum;
  * the plain-template worked example scores 1 with the math verifier and 0
  * with a wrong answer; the share of answer-only items follows
  * difficulty.direct without changing the problems; bad difficulty values are
@@ -30,11 +30,14 @@ static int parse_prompt(const char *p, long *nums, int max) {
   return -1;
 }
 
-/* Checks the column lines of solution against the numbers; returns 1 if
- * every line is right and the lines assemble to the answer. */
-static int check_solution(const char *solution, const long *nums, int n, int digits, long answer, char *why,
-                          size_t whylen) {
-  long carry = 0, assembled = 0, place = 1;
+/* Checks the column lines of solution against the numbers ("d+d[+c]=s, R":
+ * the digits, the carry in, the column sum, and with running the result's
+ * digits so far); returns 1 if every line is right and the digits found
+ * (last column's sum, then the units of the columns before) are the answer. */
+static int check_solution(const char *solution, const long *nums, int n, int digits, long answer, int running,
+                          char *why, size_t whylen) {
+  long carry = 0;
+  char sofar[64] = "";
   const char *p = solution;
   for (int col = 0; col < digits; col++) {
     long want_sum = carry, d[8], got_sum;
@@ -55,27 +58,27 @@ static int check_solution(const char *solution, const long *nums, int n, int dig
       w += (size_t)snprintf(want + w, sizeof want - w, i ? "+%ld" : "%ld", d[i]);
     }
     if (carry) w += (size_t)snprintf(want + w, sizeof want - w, "+%ld", carry);
-    snprintf(want + w, sizeof want - w, "=%ld", want_sum);
-    if (strcmp(line, want) != 0) return snprintf(why, whylen, "column %d: '%.100s', want '%.100s'", col, line, want), 0;
+    /* the result's digits so far: this column's digit (the whole sum in the
+     * last column) before those of the columns to its right */
     got_sum = want_sum;
-    if (col + 1 < digits) {
-      assembled += (got_sum % 10) * place;
-      carry = got_sum / 10;
-      place *= 10;
-    } else {
-      assembled += got_sum * place;
-    }
+    char next[64];
+    snprintf(next, sizeof next, "%ld%s", col + 1 < digits ? got_sum % 10 : got_sum, sofar);
+    memcpy(sofar, next, sizeof sofar);
+    if (running) snprintf(want + w, sizeof want - w, "=%ld, %s", want_sum, sofar);
+    else snprintf(want + w, sizeof want - w, "=%ld", want_sum);
+    if (strcmp(line, want) != 0) return snprintf(why, whylen, "column %d: '%.100s', want '%.100s'", col, line, want), 0;
+    carry = got_sum / 10;
     if (!nl && col + 1 < digits) return snprintf(why, whylen, "only %d lines", col + 1), 0;
     p = nl ? nl + 1 : p + len;
   }
   if (*p) return snprintf(why, whylen, "text after the last column: '%.100s'", p), 0;
-  if (assembled != answer) return snprintf(why, whylen, "lines assemble to %ld, answer %ld", assembled, answer), 0;
+  if (strtol(sofar, NULL, 10) != answer) return snprintf(why, whylen, "the digits found are %s, answer %ld", sofar, answer), 0;
   return 1;
 }
 
-static void test_items(int digits, int steps) {
+static void test_items(int digits, int steps, int running) {
   char diff[64];
-  snprintf(diff, sizeof diff, "digits=%d,steps=%d", digits, steps);
+  snprintf(diff, sizeof diff, "digits=%d,steps=%d,running=%s", digits, steps, running ? "true" : "false");
   rlvr_generator *g;
   int rc = rlvr_generator_load(SCRIPT, diff, &g);
   CHECK_MSG(rc == RLVR_OK, "%s", rlvr_error_message());
@@ -99,7 +102,7 @@ static void test_items(int digits, int steps) {
       if (nums[k] < lo || nums[k] > hi) ok = 0, snprintf(why, sizeof why, "number %ld out of range", nums[k]);
     }
     if (ok && strtol(it.answer, NULL, 10) != sum) ok = 0, snprintf(why, sizeof why, "answer %s", it.answer);
-    if (ok) ok = check_solution(it.solution, nums, n, digits, sum, why, sizeof why);
+    if (ok) ok = check_solution(it.solution, nums, n, digits, sum, running, why, sizeof why);
     if (!ok && bad++ < 3) fprintf(stderr, "FAIL %s '%s': %s\n", diff, it.prompt, why);
     rlvr_task_item_clear(&it);
   }
@@ -171,7 +174,8 @@ static void test_bad_difficulty(void) {
                           {"digits=10,steps=1", "difficulty.digits"},
                           {"digits=2,steps=0", "difficulty.steps"},
                           {"digits=2,steps=1,direct=2", "difficulty.direct"},
-                          {"digits=2,steps=1,direct=yes", "difficulty.direct"}};
+                          {"digits=2,steps=1,direct=yes", "difficulty.direct"},
+                          {"digits=2,steps=1,running=1", "difficulty.running"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     rlvr_generator *g;
     int rc = rlvr_generator_load(SCRIPT, bad[i][0], &g);
@@ -187,11 +191,13 @@ static void test_bad_difficulty(void) {
 }
 
 int main(void) {
-  test_items(2, 1);
-  test_items(3, 1);
-  test_items(2, 2);
-  test_items(4, 3);
-  test_items(1, 1);
+  test_items(2, 1, 1);
+  test_items(3, 1, 1);
+  test_items(2, 2, 1);
+  test_items(4, 3, 1);
+  test_items(1, 1, 1);
+  test_items(2, 1, 0);
+  test_items(3, 2, 0);
   test_direct_and_verifier();
   test_bad_difficulty();
   return test_done();
