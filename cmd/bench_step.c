@@ -1,12 +1,14 @@
 /* bench_step.c — seconds per GRPO step by phase; see bench_step.h.
  *
  * Each metrics.jsonl line is one optimizer step with a `timing` object
- * (docs/metrics.md): step_s is the wall time from the end of the previous
- * step, of which wait_s was spent waiting for the batch (the workers
- * generating and verifying), learn_s recomputing log-probs, backward and the
- * optimizer, sync_s publishing the weights; the remainder ("other") is the
- * learner's bookkeeping: decoding trajectories, advantages, metrics and
- * checkpoints. The workers' own generate and verify seconds are summed over
+ * (docs/metrics.md): wait_s is the time spent waiting for the batch (the
+ * workers generating and verifying), learn_s recomputing log-probs, the loss,
+ * backward and the optimizer, sync_s publishing the weights, and step_s their
+ * sum. What the learner does after publishing (writing metrics and samples,
+ * checkpoints) falls outside step_s but inside elapsed_s, the run's wall
+ * clock, so a step's whole wall time is the growth of elapsed_s since the
+ * previous line, and "other" is that less step_s. A step whose previous line
+ * is missing (the first, or one after a gap) counts step_s as its wall time. The workers' own generate and verify seconds are summed over
  * the batch's samples, which run in parallel, so they are reported per step
  * and per sample rather than as shares of the step. */
 #include "cmd/bench_step.h"
@@ -24,10 +26,11 @@
 #include "core/file.h"
 
 enum { PH_STEP, PH_WAIT, PH_LEARN, PH_SYNC, PH_OTHER, PH_GEN, PH_VERIFY, PH_COUNT };
-static const char *const phase_names[PH_COUNT] = {"step", "wait (generate + verify)", "learn", "sync", "other",
+static const char *const phase_names[PH_COUNT] = {"step (wall)", "wait (generate + verify)", "learn", "sync",
+                                                  "other (metrics, samples, checkpoints)",
                                                    "worker generate (sum over samples)",
                                                    "worker verify (sum over samples)"};
-static const char *const phase_keys[PH_COUNT] = {"step_s", "wait_s", "learn_s", "sync_s", "other_s",
+static const char *const phase_keys[PH_COUNT] = {"wall_s", "wait_s", "learn_s", "sync_s", "other_s",
                                                  "worker_generate_s", "worker_verify_s"};
 
 typedef struct {
@@ -64,7 +67,8 @@ static int read_run(const char *run, int skip, step_table *t, int *kept) {
   int rc = rlvr_file_read(path, &text, &len);
   if (rc) return rc;
   *kept = 0;
-  int line = 0;
+  int line = 0, have_prev = 0;
+  double prev_step = 0, prev_elapsed = 0;
   for (size_t pos = 0; pos < len && !rc;) {
     const char *nl = memchr(text + pos, '\n', len - pos);
     const size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -72,20 +76,27 @@ static int read_run(const char *run, int skip, step_table *t, int *kept) {
     if (n > 0) {
       cJSON *o = cJSON_ParseWithLength(text + pos, n);
       const cJSON *timing = o ? cJSON_GetObjectItemCaseSensitive(o, "timing") : NULL;
-      double row[PH_COUNT], step = 0, samples = 0, tokens = 0;
+      double row[PH_COUNT], step = 0, samples = 0, tokens = 0, step_s = 0, elapsed = 0;
       if (!o) rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%d: not a JSON object", path, line);
       else if (!cJSON_IsObject(timing)) rc = rlvr_error(RLVR_ERR_FORMAT, "%s:%d: no 'timing' object", path, line);
       if (!rc) rc = read_number(o, "step", path, line, &step);
       if (!rc) rc = read_number(o, "samples", path, line, &samples);
       if (!rc) rc = read_number(o, "completion_tokens", path, line, &tokens);
-      for (int p = 0; p < PH_COUNT && !rc; p++)
+      if (!rc) rc = read_number(timing, "step_s", path, line, &step_s);
+      if (!rc) rc = read_number(timing, "elapsed_s", path, line, &elapsed);
+      for (int p = PH_WAIT; p < PH_COUNT && !rc; p++)
         if (p != PH_OTHER) rc = read_number(timing, phase_keys[p], path, line, &row[p]);
       if (!rc && step > skip) {
-        const double other = row[PH_STEP] - row[PH_WAIT] - row[PH_LEARN] - row[PH_SYNC];
+        const double wall = have_prev && step == prev_step + 1 && elapsed - prev_elapsed >= step_s
+                                ? elapsed - prev_elapsed
+                                : step_s;
+        const double other = wall - row[PH_WAIT] - row[PH_LEARN] - row[PH_SYNC];
+        row[PH_STEP] = wall;
         row[PH_OTHER] = other > 0 ? other : 0;
         table_push(t, row, samples, tokens);
         ++*kept;
       }
+      if (!rc) have_prev = 1, prev_step = step, prev_elapsed = elapsed;
       cJSON_Delete(o);
     }
     pos += n + 1;
@@ -113,7 +124,8 @@ static void usage(FILE *f) {
           "Seconds per GRPO step by phase, from each RUN_DIR/metrics.jsonl written by\n"
           "`rlvr train` (pooled over the runs): wait (the workers generating and\n"
           "verifying, as the learner waits for them), learn (log-probs, loss, backward,\n"
-          "AdamW), sync (publishing the weights), other (the learner's bookkeeping).\n"
+          "AdamW), sync (publishing the weights), other (writing metrics and samples,\n"
+          "checkpoints: the rest of the step's wall time, from timing.elapsed_s).\n"
           "  --skip N   leave out each run's first N steps (default 1: process start-up)\n"
           "  --json     one JSON object instead of a markdown table\n"
           "bench/grpo_step.sh runs the default run's GRPO steps and then this.\n");
