@@ -14,13 +14,13 @@
  * last `smooth` points; null points stay null). The page is well-formed XML
  * (XHTML), so a parser can check it. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/svg.h"
 #include "experiments/compare.h"
 
 enum { W = 720, H = 360, ML = 64, MR = 16, MT = 28, MB = 40 };
@@ -29,47 +29,13 @@ static const char *palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#94
                                 "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 enum { NPALETTE = sizeof palette / sizeof palette[0] };
 
-typedef struct {
-  char *s;
-  size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) RLVR_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  RLVR_CHECK(n >= 0);
-  if (b->len + (size_t)n + 1 > b->cap) {
-    b->cap = 2 * (b->len + (size_t)n + 1);
-    b->s = xrealloc(b->s, b->cap);
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-static void sb_escaped(sbuf *b, const char *s) {
+/* Text escaped as rlvr_svg_text does; control bytes other than \n and \t
+ * become '?', so the page stays well-formed XML. */
+static void sb_escaped(rlvr_svg_buf *b, const char *s) {
   for (; *s; s++) {
-    switch (*s) {
-    case '&': sb_printf(b, "&amp;"); break;
-    case '<': sb_printf(b, "&lt;"); break;
-    case '>': sb_printf(b, "&gt;"); break;
-    case '"': sb_printf(b, "&quot;"); break;
-    default:
-      if ((unsigned char)*s < 32 && *s != '\n' && *s != '\t') sb_printf(b, "?");
-      else sb_printf(b, "%c", *s);
-    }
+    const char c[2] = {(unsigned char)*s < 32 && *s != '\n' && *s != '\t' ? '?' : *s, 0};
+    rlvr_svg_text(b, c);
   }
-}
-
-/* A tick step of about range/5: 1, 2 or 5 times a power of ten. */
-static double nice_step(double range) {
-  if (!(range > 0)) return 1;
-  double raw = range / 5, p = pow(10, floor(log10(raw))), f = raw / p;
-  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }
 
 /* A run's curve for plotting: its series, smoothed (trailing mean of the
@@ -86,7 +52,7 @@ static void run_curve(const rlvr_series *s, int smooth, double *out) {
 
 /* Points (px, py) as polylines broken at NAN y, a lone point as a dot.
  * cls: "run" or "mean"; title: the tooltip of each piece. */
-static void sb_curve(sbuf *b, const double *px, const double *py, int n, const char *cls, const char *colour,
+static void sb_curve(rlvr_svg_buf *b, const double *px, const double *py, int n, const char *cls, const char *colour,
                      const char *title_prefix, const char *title) {
   for (int k = 0; k < n;) {
     if (!isfinite(py[k])) {
@@ -96,16 +62,16 @@ static void sb_curve(sbuf *b, const double *px, const double *py, int n, const c
     int e = k;
     while (e < n && isfinite(py[e])) e++;
     if (e - k == 1) {
-      sb_printf(b, "<circle class=\"%s-dot\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>%s", cls, colour, px[k],
+      rlvr_svg_printf(b, "<circle class=\"%s-dot\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>%s", cls, colour, px[k],
                 py[k], strcmp(cls, "mean") ? "2" : "3", title_prefix);
       sb_escaped(b, title);
-      sb_printf(b, "</title></circle>\n");
+      rlvr_svg_printf(b, "</title></circle>\n");
     } else {
-      sb_printf(b, "<polyline class=\"%s\" stroke=\"%s\" points=\"", cls, colour);
-      for (int q = k; q < e; q++) sb_printf(b, "%s%.1f,%.1f", q > k ? " " : "", px[q], py[q]);
-      sb_printf(b, "\"><title>%s", title_prefix);
+      rlvr_svg_printf(b, "<polyline class=\"%s\" stroke=\"%s\" points=\"", cls, colour);
+      for (int q = k; q < e; q++) rlvr_svg_printf(b, "%s%.1f,%.1f", q > k ? " " : "", px[q], py[q]);
+      rlvr_svg_printf(b, "\"><title>%s", title_prefix);
       sb_escaped(b, title);
-      sb_printf(b, "</title></polyline>\n");
+      rlvr_svg_printf(b, "</title></polyline>\n");
     }
     k = e;
   }
@@ -133,24 +99,24 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
       if (curves[i][k] > y1) y1 = curves[i][k];
     }
   }
-  sbuf b = {0};
-  sb_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H,
+  rlvr_svg_buf b = {0};
+  rlvr_svg_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H,
             W, H);
-  sb_printf(&b, "<text x=\"%d\" y=\"18\" class=\"title\">", ML);
+  rlvr_svg_printf(&b, "<text x=\"%d\" y=\"18\" class=\"title\">", ML);
   char head[512];
   rlvr_compare_metric_header(&c->metrics[m], 0, head, sizeof head);
   sb_escaped(&b, c->metrics[m].from_summary ? head : c->metrics[m].name);
-  if (smooth > 1) sb_printf(&b, " (trailing mean of %d)", smooth);
-  sb_printf(&b, "</text>\n");
+  if (smooth > 1) rlvr_svg_printf(&b, " (trailing mean of %d)", smooth);
+  rlvr_svg_printf(&b, "</text>\n");
   if (!isfinite(x0)) {
-    sb_printf(&b, "<text x=\"%d\" y=\"%d\">no data</text>\n</svg>\n", W / 2 - 30, H / 2);
+    rlvr_svg_printf(&b, "<text x=\"%d\" y=\"%d\">no data</text>\n</svg>\n", W / 2 - 30, H / 2);
     for (int i = 0; i < c->nruns; i++) free(curves[i]);
     free(curves);
     return b.s;
   }
   if (x1 == x0) x0 -= 1, x1 += 1;
   if (y1 == y0) y0 -= 0.5, y1 += 0.5;
-  double xs = nice_step(x1 - x0), ys = nice_step(y1 - y0);
+  double xs = rlvr_svg_nice_step(x1 - x0), ys = rlvr_svg_nice_step(y1 - y0);
   /* Out to whole ticks; the 1e-9 keeps a bound that is a tick in decimal
    * (0.5 with ticks of 0.1: 0.5 / 0.1 = 5.000000000000001) from gaining one. */
   x0 = floor(x0 / xs + 1e-9) * xs, x1 = ceil(x1 / xs - 1e-9) * xs;
@@ -160,20 +126,20 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
 #define PY(y) (H - MB - ((y) - y0) / (y1 - y0) * ph)
 
   /* Frame, grid and ticks. */
-  sb_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", ML, MT, pw, ph);
+  rlvr_svg_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" class=\"frame\"/>\n", ML, MT, pw, ph);
   for (int k = 0; k <= 100; k++) {
     double y = y0 + k * ys;
     if (y > y1 + ys * 1e-9) break;
-    sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" class=\"grid\"/>", ML, PY(y), ML + pw, PY(y));
-    sb_printf(&b, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%.4g</text>\n", ML - 6, PY(y) + 4, fabs(y) < ys * 1e-9 ? 0.0 : y);
+    rlvr_svg_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" class=\"grid\"/>", ML, PY(y), ML + pw, PY(y));
+    rlvr_svg_printf(&b, "<text x=\"%d\" y=\"%.1f\" class=\"ytick\">%.4g</text>\n", ML - 6, PY(y) + 4, fabs(y) < ys * 1e-9 ? 0.0 : y);
   }
   for (int k = 0; k <= 100; k++) {
     double x = x0 + k * xs;
     if (x > x1 + xs * 1e-9) break;
-    sb_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" class=\"grid\"/>", PX(x), MT, PX(x), MT + ph);
-    sb_printf(&b, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%.6g</text>\n", PX(x), H - MB + 16, x);
+    rlvr_svg_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" class=\"grid\"/>", PX(x), MT, PX(x), MT + ph);
+    rlvr_svg_printf(&b, "<text x=\"%.1f\" y=\"%d\" class=\"xtick\">%.6g</text>\n", PX(x), H - MB + 16, x);
   }
-  sb_printf(&b, "<text x=\"%.0f\" y=\"%d\" class=\"xlabel\">step</text>\n", ML + pw / 2, H - 6);
+  rlvr_svg_printf(&b, "<text x=\"%.0f\" y=\"%d\" class=\"xlabel\">step</text>\n", ML + pw / 2, H - 6);
 
   /* Runs, thin. */
   for (int g = 0; g < c->ngroups; g++) {
@@ -227,7 +193,7 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
     free(px), free(py);
     free(steps);
   }
-  sb_printf(&b, "</svg>\n");
+  rlvr_svg_printf(&b, "</svg>\n");
 #undef PX
 #undef PY
   for (int i = 0; i < c->nruns; i++) free(curves[i]);
@@ -235,51 +201,51 @@ char *rlvr_compare_svg(const rlvr_compare *c, int m) {
   return b.s;
 }
 
-static void html_table(const rlvr_compare *c, sbuf *b) {
-  sb_printf(b, "<table>\n<tr><th></th>");
+static void html_table(const rlvr_compare *c, rlvr_svg_buf *b) {
+  rlvr_svg_printf(b, "<table>\n<tr><th></th>");
   for (int k = 0; k < c->ndiff; k++) {
-    sb_printf(b, "<th>");
+    rlvr_svg_printf(b, "<th>");
     sb_escaped(b, c->diff_keys[k]);
-    sb_printf(b, "</th>");
+    rlvr_svg_printf(b, "</th>");
   }
-  sb_printf(b, "<th>runs</th>");
+  rlvr_svg_printf(b, "<th>runs</th>");
   for (int m = 0; m < c->nmetrics; m++)
     for (int best = 0; best < (c->metrics[m].from_summary ? 1 : 2); best++) {
       char head[512];
       rlvr_compare_metric_header(&c->metrics[m], best, head, sizeof head);
-      sb_printf(b, "<th>");
+      rlvr_svg_printf(b, "<th>");
       sb_escaped(b, head);
-      sb_printf(b, "</th>");
+      rlvr_svg_printf(b, "</th>");
     }
-  sb_printf(b, "</tr>\n");
+  rlvr_svg_printf(b, "</tr>\n");
   for (int g = 0; g < c->ngroups; g++) {
     const rlvr_compare_group *gr = &c->groups[g];
-    sb_printf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span></td>", palette[g % NPALETTE]);
+    rlvr_svg_printf(b, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span></td>", palette[g % NPALETTE]);
     for (int k = 0; k < c->ndiff; k++) {
-      sb_printf(b, "<td>");
+      rlvr_svg_printf(b, "<td>");
       sb_escaped(b, gr->values[k]);
-      sb_printf(b, "</td>");
+      rlvr_svg_printf(b, "</td>");
     }
-    sb_printf(b, "<td class=\"num\">%d</td>", gr->nruns);
+    rlvr_svg_printf(b, "<td class=\"num\">%d</td>", gr->nruns);
     for (int m = 0; m < c->nmetrics; m++)
       for (int best = 0; best < (c->metrics[m].from_summary ? 1 : 2); best++) {
         double mean, std;
         int n;
         rlvr_compare_stat(c, g, m, best, &mean, &std, &n);
-        if (!isfinite(mean)) sb_printf(b, "<td class=\"num\">-</td>");
-        else if (isfinite(std)) sb_printf(b, "<td class=\"num\">%.4g &#177; %.2g</td>", mean, std);
-        else sb_printf(b, "<td class=\"num\">%.4g</td>", mean);
+        if (!isfinite(mean)) rlvr_svg_printf(b, "<td class=\"num\">-</td>");
+        else if (isfinite(std)) rlvr_svg_printf(b, "<td class=\"num\">%.4g &#177; %.2g</td>", mean, std);
+        else rlvr_svg_printf(b, "<td class=\"num\">%.4g</td>", mean);
       }
-    sb_printf(b, "</tr>\n");
+    rlvr_svg_printf(b, "</tr>\n");
   }
-  sb_printf(b, "</table>\n");
+  rlvr_svg_printf(b, "</table>\n");
 }
 
 int rlvr_compare_write_html(const rlvr_compare *c, const char *path, const char *title) {
-  sbuf b = {0};
-  sb_printf(&b, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>");
+  rlvr_svg_buf b = {0};
+  rlvr_svg_printf(&b, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>");
   sb_escaped(&b, title);
-  sb_printf(&b, "</title>\n<style>\n"
+  rlvr_svg_printf(&b, "</title>\n<style>\n"
                 "body { font-family: sans-serif; margin: 24px; color: #222; }\n"
                 "table { border-collapse: collapse; margin-bottom: 24px; }\n"
                 "td, th { border: 1px solid #ccc; padding: 4px 8px; font-size: 13px; }\n"
@@ -297,33 +263,33 @@ int rlvr_compare_write_html(const rlvr_compare *c, const char *path, const char 
                 "svg .mean { fill: none; stroke-width: 2.5; }\n"
                 "</style>\n</head>\n<body>\n<h1>");
   sb_escaped(&b, title);
-  sb_printf(&b, "</h1>\n<p>%d run%s in %d group%s; thin lines are runs, thick ones the mean of a group's runs.", c->nruns,
+  rlvr_svg_printf(&b, "</h1>\n<p>%d run%s in %d group%s; thin lines are runs, thick ones the mean of a group's runs.", c->nruns,
             c->nruns == 1 ? "" : "s", c->ngroups, c->ngroups == 1 ? "" : "s");
-  sb_printf(&b, " Values: mean &#177; sample standard deviation over each group's runs.</p>\n");
+  rlvr_svg_printf(&b, " Values: mean &#177; sample standard deviation over each group's runs.</p>\n");
   html_table(c, &b);
   for (int m = 0; m < c->nmetrics; m++) {
     if (c->metrics[m].from_summary) continue;
     char *svg = rlvr_compare_svg(c, m);
-    sb_printf(&b, "%s<p class=\"legend\">", svg);
+    rlvr_svg_printf(&b, "%s<p class=\"legend\">", svg);
     free(svg);
     for (int g = 0; g < c->ngroups; g++) {
-      sb_printf(&b, "<span class=\"swatch\" style=\"background:%s\"></span> ", palette[g % NPALETTE]);
+      rlvr_svg_printf(&b, "<span class=\"swatch\" style=\"background:%s\"></span> ", palette[g % NPALETTE]);
       sb_escaped(&b, c->groups[g].label);
-      sb_printf(&b, " (%d)%s", c->groups[g].nruns, g + 1 < c->ngroups ? " &#160; " : "");
+      rlvr_svg_printf(&b, " (%d)%s", c->groups[g].nruns, g + 1 < c->ngroups ? " &#160; " : "");
     }
-    sb_printf(&b, "</p>\n");
+    rlvr_svg_printf(&b, "</p>\n");
   }
-  sb_printf(&b, "<h2>Runs</h2>\n<ul>\n");
+  rlvr_svg_printf(&b, "<h2>Runs</h2>\n<ul>\n");
   for (int g = 0; g < c->ngroups; g++)
     for (int r = 0; r < c->groups[g].nruns; r++) {
       const rlvr_compare_run *run = &c->runs[c->groups[g].runs[r]];
-      sb_printf(&b, "<li><span class=\"swatch\" style=\"background:%s\"></span> ", palette[g % NPALETTE]);
+      rlvr_svg_printf(&b, "<li><span class=\"swatch\" style=\"background:%s\"></span> ", palette[g % NPALETTE]);
       sb_escaped(&b, run->label);
-      sb_printf(&b, ": ");
+      rlvr_svg_printf(&b, ": ");
       sb_escaped(&b, run->dir);
-      sb_printf(&b, "</li>\n");
+      rlvr_svg_printf(&b, "</li>\n");
     }
-  sb_printf(&b, "</ul>\n</body>\n</html>\n");
+  rlvr_svg_printf(&b, "</ul>\n</body>\n</html>\n");
   int rc = rlvr_file_write_atomic(path, b.s, b.len);
   free(b.s);
   return rc;

@@ -18,7 +18,6 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,42 +25,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/file.h"
-
-/* ---- a string buffer ---- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) RLVR_PRINTF(2, 3);
-static void sb_add(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (b->len + (size_t)n + 1 > b->cap) {
-    while (b->len + (size_t)n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 65536;
-    b->s = xrealloc(b->s, b->cap);
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-/* Text with &, <, >, " escaped. */
-static void sb_text(sbuf *b, const char *t) {
-  for (; *t; t++) {
-    switch (*t) {
-    case '&': sb_add(b, "&amp;"); break;
-    case '<': sb_add(b, "&lt;"); break;
-    case '>': sb_add(b, "&gt;"); break;
-    case '"': sb_add(b, "&quot;"); break;
-    default: sb_add(b, "%c", *t);
-    }
-  }
-}
+#include "core/svg.h"
 
 /* ---- metrics ---- */
 
@@ -134,13 +98,6 @@ typedef struct {
   const char *label; /* legend */
 } series;
 
-/* Ticks covering [lo, hi]: step 1, 2 or 5 x 10^k giving 4 to 8 ticks. */
-static double nice_step(double span) {
-  if (!(span > 0)) return 1;
-  double raw = span / 5, p = pow(10, floor(log10(raw))), f = raw / p;
-  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
-}
-
 static void fmt_tick(char *buf, size_t cap, double v, double step) {
   if (fabs(v) < step * 1e-9) v = 0;
   if (fabs(v) >= 1e5 || (fabs(v) < 1e-3 && v != 0)) snprintf(buf, cap, "%.2g", v);
@@ -152,7 +109,7 @@ static void fmt_tick(char *buf, size_t cap, double v, double step) {
 }
 
 /* One plot; returns 0 (nothing drawn) when no series has a value. */
-static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, int ns, int flags) {
+static int plot(rlvr_svg_buf *b, const metrics *m, const char *title, const series *ss, int ns, int flags) {
   const int log_y = (flags & PLOT_LOG_Y) != 0;
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
   int any = 0;
@@ -180,31 +137,31 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
       double d = fabs(ylo) > 0 ? fabs(ylo) * 0.1 : 1;
       ylo -= d, yhi += d;
     }
-    ystep = log_y ? fmax(1, nice_step(yhi - ylo)) : nice_step(yhi - ylo);
+    ystep = log_y ? fmax(1, rlvr_svg_nice_step(yhi - ylo)) : rlvr_svg_nice_step(yhi - ylo);
     ylo = floor(ylo / ystep) * ystep;
     yhi = ceil(yhi / ystep) * ystep;
   }
-  const double xstep = fmax(1, nice_step(xhi - xlo));
+  const double xstep = fmax(1, rlvr_svg_nice_step(xhi - xlo));
   const double pw = W - ML - MR, ph = H - MT - MB;
 #define PX(x) (ML + ((x)-xlo) / (xhi - xlo) * pw)
 #define PY(y) (MT + ph - ((y)-ylo) / (yhi - ylo) * ph)
-  sb_add(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, H,
+  rlvr_svg_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, H,
          W, H);
-  sb_add(b, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", ML);
-  sb_text(b, title);
-  sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, pw, ph);
+  rlvr_svg_printf(b, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", ML);
+  rlvr_svg_text(b, title);
+  rlvr_svg_printf(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, pw, ph);
   char tick[32];
   for (double y = ylo; y <= yhi + ystep * 1e-6; y += ystep) {
     fmt_tick(tick, sizeof tick, log_y ? pow(10, y) : y, log_y ? pow(10, y) : ystep);
-    sb_add(b, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
+    rlvr_svg_printf(b, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
            ML, ML + pw, PY(y), PY(y), ML - 6, PY(y) + 4, tick);
   }
   for (double x = ceil(xlo / xstep) * xstep; x <= xhi + 1e-9; x += xstep) {
     fmt_tick(tick, sizeof tick, x, xstep);
-    sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
+    rlvr_svg_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
            PX(x), PX(x), MT, MT + ph, PX(x), MT + ph + 16, tick);
   }
-  sb_add(b, "<text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">step</text>\n", ML + pw / 2, H - 6);
+  rlvr_svg_printf(b, "<text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">step</text>\n", ML + pw / 2, H - 6);
   for (int k = 0; k < ns; k++) {
     /* Runs of consecutive lines with a value: a polyline each, a dot for
      * a run of one. A line without a step ends a run too. */
@@ -221,31 +178,31 @@ static int plot(sbuf *b, const metrics *m, const char *title, const series *ss, 
       }
       if (e - i == 1) {
         double y = value_at(m->lines[i], ss[k].path);
-        sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(value_at(m->lines[i], "step")),
+        rlvr_svg_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", PX(value_at(m->lines[i], "step")),
                PY(log_y ? log10(y) : y), colors[k]);
       } else {
-        sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", colors[k]);
+        rlvr_svg_printf(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\" points=\"", colors[k]);
         for (int q = i; q < e; q++) {
           double y = value_at(m->lines[q], ss[k].path);
-          sb_add(b, "%.1f,%.1f ", PX(value_at(m->lines[q], "step")), PY(log_y ? log10(y) : y));
+          rlvr_svg_printf(b, "%.1f,%.1f ", PX(value_at(m->lines[q], "step")), PY(log_y ? log10(y) : y));
         }
-        sb_add(b, "\"/>\n");
+        rlvr_svg_printf(b, "\"/>\n");
       }
       i = e;
     }
   }
   /* The legend last, on a light box, so that no curve hides it. */
-  sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"146\" height=\"%d\" fill=\"white\" fill-opacity=\"0.8\"/>\n", W - MR - 154, MT + 2,
+  rlvr_svg_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"146\" height=\"%d\" fill=\"white\" fill-opacity=\"0.8\"/>\n", W - MR - 154, MT + 2,
          14 * ns + 4);
   for (int k = 0; k < ns; k++) {
-    sb_add(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">", W - MR - 150,
+    rlvr_svg_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">", W - MR - 150,
            MT + 8 + 14 * k, colors[k], W - MR - 136, MT + 12 + 14 * k);
-    sb_text(b, ss[k].label);
-    sb_add(b, "</text>\n");
+    rlvr_svg_text(b, ss[k].label);
+    rlvr_svg_printf(b, "</text>\n");
   }
 #undef PX
 #undef PY
-  sb_add(b, "</svg></figure>\n");
+  rlvr_svg_printf(b, "</svg></figure>\n");
   return 1;
 }
 
@@ -263,19 +220,19 @@ static char *read_text(const char *run_dir, const char *name) {
 }
 
 /* One row of held-out accuracy: "0.625 (8 problems, greedy)". */
-static void heldout_row(sbuf *b, const char *label, const char *name, const cJSON *e) {
+static void heldout_row(rlvr_svg_buf *b, const char *label, const char *name, const cJSON *e) {
   double acc = value_at(e, "accuracy"), n = value_at(e, "problems");
   if (!isfinite(acc)) return;
-  sb_add(b, "<tr><th>");
-  sb_text(b, label);
+  rlvr_svg_printf(b, "<tr><th>");
+  rlvr_svg_text(b, label);
   if (name) {
-    sb_add(b, " (");
-    sb_text(b, name);
-    sb_add(b, ")");
+    rlvr_svg_printf(b, " (");
+    rlvr_svg_text(b, name);
+    rlvr_svg_printf(b, ")");
   }
-  sb_add(b, "</th><td>%.3f", acc);
-  if (isfinite(n)) sb_add(b, " (%.0f problems, greedy)", n);
-  sb_add(b, "</td></tr>\n");
+  rlvr_svg_printf(b, "</th><td>%.3f", acc);
+  if (isfinite(n)) rlvr_svg_printf(b, " (%.0f problems, greedy)", n);
+  rlvr_svg_printf(b, "</td></tr>\n");
 }
 
 /* The last line with a value of path: its value and step (NAN if none). */
@@ -291,8 +248,8 @@ static double last_value(const metrics *m, const char *path, double *step) {
   return NAN;
 }
 
-static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
-  sb_add(b, "<table>\n");
+static void summary_table(rlvr_svg_buf *b, const char *run_dir, const metrics *m) {
+  rlvr_svg_printf(b, "<table>\n");
   char *text = read_text(run_dir, "summary.json");
   cJSON *s = text ? cJSON_Parse(text) : NULL;
   free(text);
@@ -306,37 +263,37 @@ static void summary_table(sbuf *b, const char *run_dir, const metrics *m) {
     heldout_row(b, "held-out accuracy after GRPO", NULL, after);
     double gain = value_at(s, "improvement_points");
     if (!isfinite(gain)) gain = 100.0 * (value_at(after, "accuracy") - value_at(before, "accuracy"));
-    if (isfinite(gain)) sb_add(b, "<tr><th>held-out gain</th><td>%+.1f points</td></tr>\n", gain);
+    if (isfinite(gain)) rlvr_svg_printf(b, "<tr><th>held-out gain</th><td>%+.1f points</td></tr>\n", gain);
     for (const cJSON *e = ev->child; e; e = e->next)
       if (e->string && e != before && e != after) heldout_row(b, "held-out accuracy", e->string, e);
   }
   cJSON_Delete(s);
   if (m->n > 0) {
     const cJSON *last = m->lines[m->n - 1];
-    sb_add(b, "<tr><th>steps</th><td>%.0f</td></tr>\n", value_at(last, "step"));
+    rlvr_svg_printf(b, "<tr><th>steps</th><td>%.0f</td></tr>\n", value_at(last, "step"));
     double el = value_at(last, "timing.elapsed_s");
-    if (isfinite(el)) sb_add(b, "<tr><th>training time</th><td>%.1f s</td></tr>\n", el);
+    if (isfinite(el)) rlvr_svg_printf(b, "<tr><th>training time</th><td>%.1f s</td></tr>\n", el);
     double r0 = value_at(m->lines[0], "reward"), r1 = value_at(last, "reward");
-    if (isfinite(r0) && isfinite(r1)) sb_add(b, "<tr><th>reward, first → last step</th><td>%.3f → %.3f</td></tr>\n", r0, r1);
+    if (isfinite(r0) && isfinite(r1)) rlvr_svg_printf(b, "<tr><th>reward, first → last step</th><td>%.3f → %.3f</td></tr>\n", r0, r1);
     double md = 0;
     for (int i = 0; i < m->n; i++) {
       double d = value_at(m->lines[i], "max_logprob_diff");
       if (isfinite(d) && d > md) md = d;
     }
-    sb_add(b, "<tr><th>largest |recomputed − sampled| log-prob</th><td>%.3g</td></tr>\n", md);
+    rlvr_svg_printf(b, "<tr><th>largest |recomputed − sampled| log-prob</th><td>%.3g</td></tr>\n", md);
     static const series last_rows[] = {{"maj_at_g", "maj@G, last step with a labelled group"},
                                        {"pass_at_g", "pass@G, last step with a labelled group"},
                                        {"consensus_majority_correct", "consensus majority correct, last step with a value"}};
     for (size_t k = 0; k < sizeof last_rows / sizeof *last_rows; k++) {
       double step, v = last_value(m, last_rows[k].path, &step);
       if (!isfinite(v)) continue;
-      sb_add(b, "<tr><th>%s</th><td>%.3f (step %.0f)</td></tr>\n", last_rows[k].label, v, step);
+      rlvr_svg_printf(b, "<tr><th>%s</th><td>%.3f (step %.0f)</td></tr>\n", last_rows[k].label, v, step);
     }
   }
-  sb_add(b, "</table>\n");
+  rlvr_svg_printf(b, "</table>\n");
 }
 
-static void samples_section(sbuf *b, const char *run_dir) {
+static void samples_section(rlvr_svg_buf *b, const char *run_dir) {
   char *text = read_text(run_dir, "samples.jsonl");
   if (!text) return;
   /* the last 6 lines */
@@ -352,23 +309,23 @@ static void samples_section(sbuf *b, const char *run_dir) {
     p = e + 1;
   }
   if (n > 0) {
-    sb_add(b, "<h2>Last samples</h2>\n");
+    rlvr_svg_printf(b, "<h2>Last samples</h2>\n");
     int first = n > 6 ? n - 6 : 0;
     for (int i = first; i < n; i++) {
       cJSON *o = cJSON_Parse(starts[i % 6]);
       if (!o) continue;
       const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "prompt"), *co = cJSON_GetObjectItemCaseSensitive(o, "completion");
       const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "answer");
-      sb_add(b, "<div class=\"sm\"><b>step %.0f, reward %.3f</b> — ", value_at(o, "step"), value_at(o, "reward"));
-      if (cJSON_IsString(pr)) sb_text(b, pr->valuestring);
+      rlvr_svg_printf(b, "<div class=\"sm\"><b>step %.0f, reward %.3f</b> — ", value_at(o, "step"), value_at(o, "reward"));
+      if (cJSON_IsString(pr)) rlvr_svg_text(b, pr->valuestring);
       if (cJSON_IsString(an)) {
-        sb_add(b, " <i>(answer ");
-        sb_text(b, an->valuestring);
-        sb_add(b, ")</i>");
+        rlvr_svg_printf(b, " <i>(answer ");
+        rlvr_svg_text(b, an->valuestring);
+        rlvr_svg_printf(b, ")</i>");
       }
-      sb_add(b, "<pre>");
-      if (cJSON_IsString(co)) sb_text(b, co->valuestring);
-      sb_add(b, "</pre></div>\n");
+      rlvr_svg_printf(b, "<pre>");
+      if (cJSON_IsString(co)) rlvr_svg_text(b, co->valuestring);
+      rlvr_svg_printf(b, "</pre></div>\n");
       cJSON_Delete(o);
     }
   }
@@ -382,20 +339,20 @@ int rlvr_report_write(const char *run_dir, const char *out_path) {
     free_metrics(&m);
     return rc;
   }
-  sbuf b = {0};
-  sb_add(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rlvr run ");
-  sb_text(&b, run_dir);
-  sb_add(&b,
+  rlvr_svg_buf b = {0};
+  rlvr_svg_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>rlvr run ");
+  rlvr_svg_text(&b, run_dir);
+  rlvr_svg_printf(&b,
          "</title>\n<style>\n"
          "body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}\n"
          "table{border-collapse:collapse}th,td{text-align:left;padding:3px 12px 3px 0}th{font-weight:normal;color:#555}\n"
          "figure{display:inline-block;margin:6px}\n"
          "pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;font-size:12px}.sm{margin:8px 0}\n"
          "</style></head><body>\n<h1>rlvr run: ");
-  sb_text(&b, run_dir);
-  sb_add(&b, "</h1>\n");
+  rlvr_svg_text(&b, run_dir);
+  rlvr_svg_printf(&b, "</h1>\n");
   summary_table(&b, run_dir, &m);
-  sb_add(&b, "<h2>Training</h2>\n");
+  rlvr_svg_printf(&b, "<h2>Training</h2>\n");
   const series reward[] = {{"reward", "reward (mean)"}, {"accuracy", "accuracy"}, {"reward_format", "format"}};
   plot(&b, &m, "Reward and accuracy", reward, 3, 0);
   /* maj@G and pass@G: null on steps without a labelled group (gaps). */
@@ -426,7 +383,7 @@ int rlvr_report_write(const char *run_dir, const char *out_path) {
   plot(&b, &m, "Advantages", adv, 3, 0);
   const series lp[] = {{"max_logprob_diff", "max |recomputed - sampled|"}};
   plot(&b, &m, "Log-prob mismatch, learner vs rollout", lp, 1, 0);
-  sb_add(&b, "<h2>Speed</h2>\n");
+  rlvr_svg_printf(&b, "<h2>Speed</h2>\n");
   const series phase[] = {{"timing.step_s", "whole step"}, {"timing.wait_s", "waiting for rollouts"},
                           {"timing.learn_s", "learning"}, {"timing.sync_s", "publishing weights"}};
   plot(&b, &m, "Seconds per step", phase, 4, 0);
@@ -435,12 +392,12 @@ int rlvr_report_write(const char *run_dir, const char *out_path) {
   samples_section(&b, run_dir);
   char *cfg = read_text(run_dir, "config.lua");
   if (cfg) {
-    sb_add(&b, "<h2>Configuration</h2>\n<details><summary>config.lua</summary><pre>");
-    sb_text(&b, cfg);
-    sb_add(&b, "</pre></details>\n");
+    rlvr_svg_printf(&b, "<h2>Configuration</h2>\n<details><summary>config.lua</summary><pre>");
+    rlvr_svg_text(&b, cfg);
+    rlvr_svg_printf(&b, "</pre></details>\n");
     free(cfg);
   }
-  sb_add(&b, "</body></html>\n");
+  rlvr_svg_printf(&b, "</body></html>\n");
   size_t n = strlen(run_dir) + 32;
   char *path = NULL;
   if (!out_path) {

@@ -9,12 +9,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/check.h"
 #include "core/error.h"
+#include "core/svg.h"
 
 static const char *axis_names[RLVR_TTSCALE_NAXES] = {"max_think_tokens", "max_waits", "min_think_tokens"};
 
@@ -206,44 +206,9 @@ static void free_record(record *r) {
   cJSON_Delete(r->root);
 }
 
-/* ---- a string buffer ---- */
-
-typedef struct {
-  char *s;
-  size_t len, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) RLVR_PRINTF(2, 3);
-static void sb_add(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (b->len + (size_t)n + 1 > b->cap) {
-    while (b->len + (size_t)n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 65536;
-    b->s = xrealloc(b->s, b->cap);
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-static void sb_text(sbuf *b, const char *t) { /* HTML-escaped */
-  for (; *t; t++) {
-    switch (*t) {
-    case '&': sb_add(b, "&amp;"); break;
-    case '<': sb_add(b, "&lt;"); break;
-    case '>': sb_add(b, "&gt;"); break;
-    case '"': sb_add(b, "&quot;"); break;
-    default: sb_add(b, "%c", *t);
-    }
-  }
-}
-
-static void sb_num(sbuf *b, double v, int dec) {
-  if (isfinite(v)) sb_add(b, "%.*f", dec, v);
-  else sb_add(b, "-");
+static void sb_num(rlvr_svg_buf *b, double v, int dec) {
+  if (isfinite(v)) rlvr_svg_printf(b, "%.*f", dec, v);
+  else rlvr_svg_printf(b, "-");
 }
 
 /* ---- the table ---- */
@@ -294,25 +259,25 @@ int rlvr_ttscale_markdown(const char *json, char **out) {
   record r;
   int rc = read_record(json, &r);
   if (rc) return rc;
-  sbuf b = {0};
+  rlvr_svg_buf b = {0};
   char head[64];
-  sb_add(&b, "| # | setting |");
+  rlvr_svg_printf(&b, "| # | setting |");
   for (int c = 0; c < NCOLUMNS; c++)
-    if (column_shown(&r, c)) column_head(head, sizeof head, c, r.samples), sb_add(&b, " %s |", head);
-  sb_add(&b, "\n|--:|---------|");
+    if (column_shown(&r, c)) column_head(head, sizeof head, c, r.samples), rlvr_svg_printf(&b, " %s |", head);
+  rlvr_svg_printf(&b, "\n|--:|---------|");
   for (int c = 0; c < NCOLUMNS; c++)
-    if (column_shown(&r, c)) sb_add(&b, "--:|");
-  sb_add(&b, "\n");
+    if (column_shown(&r, c)) rlvr_svg_printf(&b, "--:|");
+  rlvr_svg_printf(&b, "\n");
   for (int i = 0; i < r.n; i++) {
     const cJSON *e = cJSON_GetArrayItem(r.settings, i), *s = summary_of(e);
-    sb_add(&b, "| %d | %s |", i, cJSON_GetObjectItemCaseSensitive(e, "label")->valuestring);
+    rlvr_svg_printf(&b, "| %d | %s |", i, cJSON_GetObjectItemCaseSensitive(e, "label")->valuestring);
     for (int c = 0; c < NCOLUMNS; c++)
       if (column_shown(&r, c)) {
-        sb_add(&b, " ");
+        rlvr_svg_printf(&b, " ");
         sb_num(&b, columns[c].get(s, r.samples), columns[c].dec);
-        sb_add(&b, " |");
+        rlvr_svg_printf(&b, " |");
       }
-    sb_add(&b, "\n");
+    rlvr_svg_printf(&b, "\n");
   }
   free_record(&r);
   *out = b.s;
@@ -334,12 +299,6 @@ typedef struct {
   char (*point)[64]; /* a label beside each dot, or NULL */
 } series;
 
-static double nice_step(double span) {
-  if (!(span > 0)) return 1;
-  double raw = span / 5, p = pow(10, floor(log10(raw))), f = raw / p;
-  return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
-}
-
 static void fmt_tick(char *buf, size_t cap, double v, double step) {
   if (fabs(v) < step * 1e-9) v = 0;
   int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
@@ -347,14 +306,14 @@ static void fmt_tick(char *buf, size_t cap, double v, double step) {
 }
 
 /* One plot with y in [0, 1]; draws nothing when no series has a point. */
-static void plot(sbuf *b, const char *title, const char *xlabel, const char *ylabel, const series *ss, int ns, int integer_x) {
+static void plot(rlvr_svg_buf *b, const char *title, const char *xlabel, const char *ylabel, const series *ss, int ns, int integer_x) {
   double xlo = INFINITY, xhi = -INFINITY;
   for (int k = 0; k < ns; k++)
     for (int i = 0; i < ss[k].n; i++)
       if (isfinite(ss[k].x[i]) && isfinite(ss[k].y[i])) xlo = fmin(xlo, ss[k].x[i]), xhi = fmax(xhi, ss[k].x[i]);
   if (!(xlo <= xhi) || !isfinite(xhi - xlo)) return; /* nothing, or values from outside too far apart to draw */
   if (xhi - xlo < 1e-9) xlo -= 1, xhi += 1;
-  double xstep = nice_step(xhi - xlo);
+  double xstep = rlvr_svg_nice_step(xhi - xlo);
   if (integer_x && xstep < 1) xstep = 1;
   xlo = floor(xlo / xstep) * xstep, xhi = ceil(xhi / xstep) * xstep;
   if (!(xhi > xlo)) return; /* the step vanished against the magnitude (1e17 + 2 == 1e17) */
@@ -363,56 +322,56 @@ static void plot(sbuf *b, const char *title, const char *xlabel, const char *yla
   const int W = ML + PW + LEGEND_W;
 #define PX(v) (ML + ((v)-xlo) / (xhi - xlo) * PW)
 #define PY(v) (MT + PH - ((v)-ylo) / (yhi - ylo) * PH)
-  sb_add(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, H, W, H);
-  sb_add(b, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", ML);
-  sb_text(b, title);
-  sb_add(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, PW, PH);
+  rlvr_svg_printf(b, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n", W, H, W, H);
+  rlvr_svg_printf(b, "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">", ML);
+  rlvr_svg_text(b, title);
+  rlvr_svg_printf(b, "</text>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"white\" stroke=\"#999\"/>\n", ML, MT, PW, PH);
   char tick[32];
   for (int i = 0; i <= 10; i++) {
     const double y = ylo + i * ystep;
     fmt_tick(tick, sizeof tick, y, ystep);
-    sb_add(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
+    rlvr_svg_printf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/><text x=\"%d\" y=\"%.1f\" " TEXT_ATTR " text-anchor=\"end\">%s</text>\n",
            ML, ML + PW, PY(y), PY(y), ML - 6, PY(y) + 4, tick);
   }
   for (int i = 0; i <= 20; i++) { /* nice_step gives at most ~10 steps; counted, so rounding cannot loop */
     const double x = xlo + i * xstep;
     if (x > xhi + xstep * 1e-6) break;
     fmt_tick(tick, sizeof tick, x, xstep);
-    sb_add(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
+    rlvr_svg_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">%s</text>\n",
            PX(x), PX(x), MT, MT + PH, PX(x), MT + PH + 16, tick);
   }
-  sb_add(b, "<text x=\"%d\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">", ML + PW / 2, MT + PH + 34);
-  sb_text(b, xlabel);
-  sb_add(b, "</text>\n<text x=\"14\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">", MT + PH / 2, MT + PH / 2);
-  sb_text(b, ylabel);
-  sb_add(b, "</text>\n");
+  rlvr_svg_printf(b, "<text x=\"%d\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\">", ML + PW / 2, MT + PH + 34);
+  rlvr_svg_text(b, xlabel);
+  rlvr_svg_printf(b, "</text>\n<text x=\"14\" y=\"%d\" " TEXT_ATTR " text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">", MT + PH / 2, MT + PH / 2);
+  rlvr_svg_text(b, ylabel);
+  rlvr_svg_printf(b, "</text>\n");
   for (int k = 0; k < ns; k++) {
     const char *col = palette[k % NPALETTE];
     const char *dash = k >= NPALETTE ? " stroke-dasharray=\"5 3\"" : ""; /* past the palette: dashed */
-    sb_add(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\"%s points=\"", col, dash);
+    rlvr_svg_printf(b, "<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"%s\"%s points=\"", col, dash);
     for (int i = 0; i < ss[k].n; i++)
-      if (isfinite(ss[k].x[i]) && isfinite(ss[k].y[i])) sb_add(b, "%.1f,%.1f ", PX(ss[k].x[i]), PY(ss[k].y[i]));
-    sb_add(b, "\"/>\n");
+      if (isfinite(ss[k].x[i]) && isfinite(ss[k].y[i])) rlvr_svg_printf(b, "%.1f,%.1f ", PX(ss[k].x[i]), PY(ss[k].y[i]));
+    rlvr_svg_printf(b, "\"/>\n");
     for (int i = 0; i < ss[k].n; i++) {
       if (!isfinite(ss[k].x[i]) || !isfinite(ss[k].y[i])) continue;
-      sb_add(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", PX(ss[k].x[i]), PY(ss[k].y[i]), col);
-      sb_text(b, ss[k].label);
-      sb_add(b, ": %.4g, %.4f</title></circle>\n", ss[k].x[i], ss[k].y[i]);
+      rlvr_svg_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", PX(ss[k].x[i]), PY(ss[k].y[i]), col);
+      rlvr_svg_text(b, ss[k].label);
+      rlvr_svg_printf(b, ": %.4g, %.4f</title></circle>\n", ss[k].x[i], ss[k].y[i]);
       if (ss[k].point) {
-        sb_add(b, "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"9\" fill=\"%s\">", PX(ss[k].x[i]) + 4,
+        rlvr_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"9\" fill=\"%s\">", PX(ss[k].x[i]) + 4,
                PY(ss[k].y[i]) - 5, col);
-        sb_text(b, ss[k].point[i]);
-        sb_add(b, "</text>\n");
+        rlvr_svg_text(b, ss[k].point[i]);
+        rlvr_svg_printf(b, "</text>\n");
       }
     }
-    sb_add(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke-width=\"3\" stroke=\"%s\"%s/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">",
+    rlvr_svg_printf(b, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke-width=\"3\" stroke=\"%s\"%s/><text x=\"%d\" y=\"%d\" " TEXT_ATTR ">",
            ML + PW + 10, ML + PW + 24, MT + 7 + ROW * k, MT + 7 + ROW * k, col, dash, ML + PW + 28, MT + 10 + ROW * k);
-    sb_text(b, ss[k].label);
-    sb_add(b, "</text>\n");
+    rlvr_svg_text(b, ss[k].label);
+    rlvr_svg_printf(b, "</text>\n");
   }
 #undef PX
 #undef PY
-  sb_add(b, "</svg></figure>\n");
+  rlvr_svg_printf(b, "</svg></figure>\n");
 }
 
 static void free_series(series *ss, int ns) {
@@ -423,7 +382,7 @@ static void free_series(series *ss, int ns) {
 /* Accuracy against mean thinking tokens. With max_think_tokens swept, one
  * line per combination of the other swept keys through its budgets (dots
  * labelled with the budget); otherwise one line through every setting. */
-static void plot_scaling(sbuf *b, const record *r) {
+static void plot_scaling(rlvr_svg_buf *b, const record *r) {
   const cJSON *axes = cJSON_GetObjectItemCaseSensitive(r->root, "axes");
   const int by_cap = cJSON_GetObjectItemCaseSensitive(axes, "max_think_tokens") != NULL;
   series *ss = xcalloc((size_t)r->n, sizeof *ss);
@@ -472,7 +431,7 @@ static void plot_scaling(sbuf *b, const record *r) {
 }
 
 /* pass@k or maj@k against k, one line per setting. */
-static void plot_curves(sbuf *b, const record *r, const char *which, const char *title) {
+static void plot_curves(rlvr_svg_buf *b, const record *r, const char *which, const char *title) {
   series *ss = xcalloc((size_t)r->n, sizeof *ss);
   int ns = 0;
   for (int i = 0; i < r->n; i++) {
@@ -500,48 +459,48 @@ int rlvr_ttscale_html(const char *json, char **out) {
   record r;
   int rc = read_record(json, &r);
   if (rc) return rc;
-  sbuf b = {0};
-  sb_add(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>rlvr eval: test-time scaling</title>\n"
+  rlvr_svg_buf b = {0};
+  rlvr_svg_printf(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>rlvr eval: test-time scaling</title>\n"
              "<style>body{font-family:sans-serif;margin:24px;max-width:1000px} table{border-collapse:collapse;margin:12px 0}"
              " td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} td:nth-child(2){text-align:left}"
              " figure{margin:16px 0} p.note{color:#444;font-size:13px}</style></head><body>\n");
-  sb_add(&b, "<h1>rlvr eval: test-time scaling</h1>\n<p>");
+  rlvr_svg_printf(&b, "<h1>rlvr eval: test-time scaling</h1>\n<p>");
   const cJSON *s0 = summary_of(cJSON_GetArrayItem(r.settings, 0));
   const char *keys[] = {"model", "task", "split"};
   for (int i = 0; i < 3; i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(r.root, keys[i]);
     if (cJSON_IsString(v) && v->valuestring[0]) {
-      sb_add(&b, "%s <code>", keys[i]);
-      sb_text(&b, v->valuestring);
-      sb_add(&b, "</code>, ");
+      rlvr_svg_printf(&b, "%s <code>", keys[i]);
+      rlvr_svg_text(&b, v->valuestring);
+      rlvr_svg_printf(&b, "</code>, ");
     }
   }
   const cJSON *smp = cJSON_GetObjectItemCaseSensitive(s0, "sampling");
-  sb_add(&b, "%g problems, %d samples per problem, temperature %g, max_tokens %g.</p>\n", num(s0, "problems"), r.samples,
+  rlvr_svg_printf(&b, "%g problems, %d samples per problem, temperature %g, max_tokens %g.</p>\n", num(s0, "problems"), r.samples,
          num(smp, "temperature"), num(smp, "max_tokens"));
-  sb_add(&b, "<table>\n<tr><th>#</th><th>setting</th>");
+  rlvr_svg_printf(&b, "<table>\n<tr><th>#</th><th>setting</th>");
   char head[64];
   for (int c = 0; c < NCOLUMNS; c++)
-    if (column_shown(&r, c)) column_head(head, sizeof head, c, r.samples), sb_add(&b, "<th>%s</th>", head);
-  sb_add(&b, "</tr>\n");
+    if (column_shown(&r, c)) column_head(head, sizeof head, c, r.samples), rlvr_svg_printf(&b, "<th>%s</th>", head);
+  rlvr_svg_printf(&b, "</tr>\n");
   for (int i = 0; i < r.n; i++) {
     const cJSON *e = cJSON_GetArrayItem(r.settings, i), *s = summary_of(e);
-    sb_add(&b, "<tr><td>%d</td><td>", i);
-    sb_text(&b, cJSON_GetObjectItemCaseSensitive(e, "label")->valuestring);
-    sb_add(&b, "</td>");
+    rlvr_svg_printf(&b, "<tr><td>%d</td><td>", i);
+    rlvr_svg_text(&b, cJSON_GetObjectItemCaseSensitive(e, "label")->valuestring);
+    rlvr_svg_printf(&b, "</td>");
     for (int c = 0; c < NCOLUMNS; c++)
       if (column_shown(&r, c)) {
-        sb_add(&b, "<td>");
+        rlvr_svg_printf(&b, "<td>");
         sb_num(&b, columns[c].get(s, r.samples), columns[c].dec);
-        sb_add(&b, "</td>");
+        rlvr_svg_printf(&b, "</td>");
       }
-    sb_add(&b, "</tr>\n");
+    rlvr_svg_printf(&b, "</tr>\n");
   }
-  sb_add(&b, "</table>\n");
+  rlvr_svg_printf(&b, "</table>\n");
   plot_scaling(&b, &r);
   plot_curves(&b, &r, "pass@k", "pass@k against k (unbiased estimator, from the same n samples)");
   plot_curves(&b, &r, "maj@k", "maj@k against k (exact mean over all k-subsets of the n samples)");
-  sb_add(&b, "<p class=\"note\">Thinking tokens: a sample's completion tokens up to where its thinking ended or was cut "
+  rlvr_svg_printf(&b, "<p class=\"note\">Thinking tokens: a sample's completion tokens up to where its thinking ended or was cut "
              "(all of them when it never ended), inserted text included. pass@k: 1 - C(n-c,k)/C(n,k) per problem. "
              "maj@k: the mean over all k-subsets of the n samples of the subset's majority vote being correct, "
              "a tie scoring the fraction of tied answers that are correct (docs/eval.md).</p>\n</body></html>\n");
