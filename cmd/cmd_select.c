@@ -19,6 +19,7 @@
 #include "cmd/policy.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "rollout/eval.h"
 #include "rollout/prompt.h"
 #include "tasks/select.h"
@@ -268,12 +269,9 @@ static char *summary_extra(const rlvr_config *cfg, const rlvr_eval_options *eo, 
   cJSON_AddNumberToObject(smp, "tokens", (double)s->tokens);
   cJSON_AddNumberToObject(smp, "generate_s", s->generate_s);
   cJSON_AddNumberToObject(smp, "verify_s", s->verify_s);
-  char *text = cJSON_PrintUnformatted(j);
+  char *text = rlvr_json_print(j, 0);
   cJSON_Delete(j);
-  RLVR_CHECK(text != NULL);
-  char *copy = xstrdup(text);
-  cJSON_free(text);
-  return copy;
+  return text;
 }
 
 int cmd_select(int argc, char **argv) {

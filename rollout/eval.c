@@ -14,6 +14,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "rollout/prompt.h"
 #include "tasks/task.h"
 #include "verifiers/mathlib_equiv.h"
@@ -567,10 +568,7 @@ char *rlvr_eval_summary_json(const rlvr_eval_options *o, const rlvr_eval_summary
   cJSON_AddNumberToObject(j, "generate_s", s->generate_s);
   cJSON_AddNumberToObject(j, "verify_s", s->verify_s);
   cJSON_AddNumberToObject(j, "tokens_per_s", s->generate_s > 0 ? (double)s->tokens / s->generate_s : 0.0);
-  char *text = cJSON_Print(j);
+  char *text = rlvr_json_print(j, 1);
   cJSON_Delete(j);
-  RLVR_CHECK(text != NULL);
-  char *copy = xstrdup(text);
-  cJSON_free(text);
-  return copy;
+  return text;
 }

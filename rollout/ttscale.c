@@ -14,6 +14,7 @@
 
 #include "core/check.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/svg.h"
 
 static const char *axis_names[RLVR_TTSCALE_NAXES] = {"max_think_tokens", "max_waits", "min_think_tokens"};
@@ -136,12 +137,9 @@ char *rlvr_ttscale_json(const rlvr_ttscale_info *info, const rlvr_ttscale_axes *
     cJSON_AddItemToObject(e, "summary", sj);
     cJSON_AddItemToArray(arr, e);
   }
-  char *text = cJSON_Print(j);
+  char *text = rlvr_json_print(j, 1);
   cJSON_Delete(j);
-  RLVR_CHECK(text != NULL);
-  char *copy = xstrdup(text);
-  cJSON_free(text);
-  return copy;
+  return text;
 }
 
 /* ---- reading a record ---- */

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "tasks/taskutil.h"
 
 typedef enum { EXTRACT_AUTO, EXTRACT_GSM8K, EXTRACT_BOXED, EXTRACT_NONE } extract_mode;
@@ -96,14 +97,6 @@ static char *number_text(double x) {
       if (strtod(buf, NULL) == x) break;
     }
   return xstrdup(buf);
-}
-
-static char *json_text(const cJSON *j) {
-  char *t = cJSON_PrintUnformatted(j);
-  RLVR_CHECK(t != NULL, "cJSON_PrintUnformatted: out of memory");
-  char *r = xstrdup(t);
-  cJSON_free(t);
-  return r;
 }
 
 /* GSM8K: "...<<48/2=24>>24 clips...\n#### 72". Returns 0 if there is no
@@ -209,7 +202,7 @@ static int map_record(const rlvr_dataset *d, const cJSON *obj, size_t line, rlvr
   } else if (cJSON_IsNumber(a)) {
     answer = number_text(a->valuedouble);
   } else if (cJSON_IsObject(a) || cJSON_IsArray(a)) {
-    answer = json_text(a);
+    answer = rlvr_json_print(a, 0);
     reference_json = 1;
   } else {
     return rlvr_error(RLVR_ERR_FORMAT, "%s:%zu: field '%s' is a %s, want a string, number, object or array",
@@ -280,7 +273,7 @@ static int map_record(const rlvr_dataset *d, const cJSON *obj, size_t line, rlvr
   it->reference = xstrdup(answer);
   it->reference_json = reference_json;
   it->verifier = verifier ? verifier : xstrdup(d->verifier);
-  it->meta = json_text(meta);
+  it->meta = rlvr_json_print(meta, 0);
   it->solution = solution;
   cJSON_Delete(meta);
   return RLVR_OK;

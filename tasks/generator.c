@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "core/rng.h"
 #include "tasks/tasklua.h"
 #include "tasks/taskutil.h"
@@ -333,14 +334,6 @@ static cJSON *lua_to_json(lua_State *L, int idx, int depth, char *msg, size_t ms
   return obj;
 }
 
-static char *json_text(cJSON *j) {
-  char *t = cJSON_PrintUnformatted(j);
-  RLVR_CHECK(t != NULL, "cJSON_PrintUnformatted: out of memory");
-  char *r = xstrdup(t);
-  cJSON_free(t);
-  return r;
-}
-
 /* A number as the shortest decimal that reads back the same. */
 static char *number_text(lua_State *L, int idx) {
   char buf[64];
@@ -510,7 +503,7 @@ static int take_result(lua_State *L, const rlvr_generator *g, const char *what, 
     char why[256] = "";
     cJSON *j = lua_to_json(L, tab + 3, 0, why, sizeof why);
     if (!j) RESULT_ERR("a reference that JSON cannot hold: %s", why);
-    reference = json_text(j);
+    reference = rlvr_json_print(j, 0);
     cJSON_Delete(j);
     reference_json = 1;
   }
@@ -522,7 +515,7 @@ static int take_result(lua_State *L, const rlvr_generator *g, const char *what, 
       cJSON_Delete(j);
       RESULT_ERR("meta that is not a JSON object: %s", j ? "a sequence" : why);
     }
-    meta = json_text(j);
+    meta = rlvr_json_print(j, 0);
     cJSON_Delete(j);
   }
   memset(it, 0, sizeof *it);

@@ -18,6 +18,7 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "tasks/dataset.h"
 #include "tasks/taskutil.h"
 
@@ -830,10 +831,7 @@ char *rlvr_select_summary_json(const rlvr_select_pool *p, size_t n_wanted, const
     for (size_t i = 0; i < p->n; i++) cnt += p->recs[i].samples > 0 && p->recs[i].correct == c;
     cJSON_AddItemToArray(h, cJSON_CreateNumber((double)cnt));
   }
-  char *text = cJSON_Print(j);
+  char *text = rlvr_json_print(j, 1);
   cJSON_Delete(j);
-  RLVR_CHECK(text != NULL);
-  char *copy = xstrdup(text);
-  cJSON_free(text);
-  return copy;
+  return text;
 }
