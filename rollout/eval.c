@@ -15,13 +15,12 @@
 #include "core/check.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "rollout/consensus.h"
 #include "rollout/prompt.h"
 #include "tasks/task.h"
 #include "verifiers/mathlib_equiv.h"
-#include "verifiers/mathlib_extract.h"
 
 enum {
-  ANSWER_MAX = 1000,    /* longer answers are cut before voting */
   MAX_SAMPLES = 1024,   /* eval.samples */
   MAX_TOKENS = 262144,  /* eval.max_tokens, as the protocol caps a completion */
 };
@@ -183,33 +182,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The answer a sample votes with (malloc'd, NUL-terminated) or NULL. */
-static char *sample_answer(const rlvr_verify_result *r, const char *text, size_t len) {
-  char *out = NULL;
-  if (r->details) {
-    cJSON *d = cJSON_Parse(r->details);
-    const cJSON *x = d ? cJSON_GetObjectItemCaseSensitive(d, "extracted") : NULL;
-    if (cJSON_IsString(x)) out = xstrdup(x->valuestring);
-    cJSON_Delete(d);
-  }
-  if (!out) {
-    rlvr_mx_extract_opts eo;
-    rlvr_mx_extract_opts_default(&eo);
-    size_t start, alen;
-    if (rlvr_mx_extract(text, len, &eo, &start, &alen) != RLVR_MXE_NONE && alen > 0) {
-      out = xmalloc(alen + 1);
-      memcpy(out, text + start, alen);
-      out[alen] = 0;
-    }
-  }
-  if (out && !out[0]) {
-    free(out);
-    out = NULL;
-  }
-  if (out && strlen(out) > ANSWER_MAX) out[ANSWER_MAX] = 0;
-  return out;
-}
-
 static int is_correct(const rlvr_verify_result *r) {
   return rlvr_verify_status_is_scored(r->status) && r->score >= 0.5;
 }
@@ -292,7 +264,7 @@ int rlvr_eval_run(rlvr_engine *e, const rlvr_tokenizer *tok, rlvr_verify_pool *p
     const double t2 = now_s();
     out->generate_s += t1 - t0;
     out->verify_s += t2 - t1;
-    for (int k = 0; k < ns; k++) answers[k] = sample_answer(&res[k], texts[k], lens[k]);
+    for (int k = 0; k < ns; k++) answers[k] = rlvr_consensus_sample_answer(res[k].details, texts[k], lens[k], 1);
     for (int b = 0; b < nb && !rc; b++) {
       const rlvr_engine_sample *gs = s + (size_t)b * n; /* request order: group-major */
       const rlvr_verify_result *gr = res + (size_t)b * n;
