@@ -62,6 +62,16 @@ typedef struct {
 int cmd_apply_shorthands(const char *cmd, rlvr_config *cfg, char **rest, int *nrest,
                          const cmd_shorthand *table, int ntable);
 
+/* The whole command line of a command that takes only the common options
+ * and its shorthands: initialises cfg, runs cmd_parse_common and
+ * cmd_apply_shorthands, and rejects any other argument. When the command
+ * should not go on (--help: usage printed, EXIT_OK; or an error: message
+ * printed, EXIT_USAGE / EXIT_FAIL) it frees cfg, sets *done and returns the
+ * exit code; otherwise *done is 0, it returns EXIT_OK and cfg is the
+ * caller's to free. */
+int cmd_parse_simple(const char *cmd, int argc, char **argv, rlvr_config *cfg, const cmd_shorthand *table,
+                     int ntable, const char *usage, int *done);
+
 /* Applies run.threads and log.level; call after the config is final. */
 int cmd_apply_runtime(const char *cmd, const rlvr_config *cfg);
 

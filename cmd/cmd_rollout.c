@@ -51,19 +51,10 @@ static void on_signal(int sig) {
 
 int cmd_rollout(int argc, char **argv) {
   rlvr_config cfg;
-  rlvr_config_init(&cfg);
-  char **rest = calloc((size_t)argc + 1, sizeof *rest);
-  int nrest = 0, help = 0;
-  int rc = cmd_parse_common(argc, argv, &cfg, rest, &nrest, &help);
-  if (rc == EXIT_OK && !help)
-    rc = cmd_apply_shorthands("rollout", &cfg, rest, &nrest, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]));
-  for (int i = 0; rc == EXIT_OK && !help && i < nrest; i++) rc = cmd_usage_error("rollout", "unknown argument '%s'", rest[i]);
-  free(rest);
-  if (rc != EXIT_OK || help) {
-    if (help && rc == EXIT_OK) fputs(usage, stdout);
-    rlvr_config_free(&cfg);
-    return rc;
-  }
+  int done;
+  int rc = cmd_parse_simple("rollout", argc, argv, &cfg, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]), usage,
+                            &done);
+  if (done) return rc;
   if (!cfg.rollout_connect[0]) {
     rlvr_config_free(&cfg);
     return cmd_usage_error("rollout", "no learner: give --connect ADDRESS (or set rollout.connect)");

@@ -276,19 +276,10 @@ static char *summary_extra(const rlvr_config *cfg, const rlvr_eval_options *eo, 
 
 int cmd_select(int argc, char **argv) {
   rlvr_config cfg;
-  rlvr_config_init(&cfg);
-  char **rest = calloc((size_t)argc + 1, sizeof *rest);
-  int nrest = 0, help = 0;
-  int rc = cmd_parse_common(argc, argv, &cfg, rest, &nrest, &help);
-  if (rc == EXIT_OK && !help)
-    rc = cmd_apply_shorthands("select", &cfg, rest, &nrest, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]));
-  for (int i = 0; rc == EXIT_OK && !help && i < nrest; i++) rc = cmd_usage_error("select", "unknown argument '%s'", rest[i]);
-  free(rest);
-  if (rc != EXIT_OK || help) {
-    if (help && rc == EXIT_OK) fputs(usage, stdout);
-    rlvr_config_free(&cfg);
-    return rc;
-  }
+  int done;
+  int rc = cmd_parse_simple("select", argc, argv, &cfg, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]), usage,
+                            &done);
+  if (done) return rc;
   if (!cfg.model_path[0]) {
     rlvr_config_free(&cfg);
     return cmd_usage_error("select", "no model: give --model DIR (or set model.path)");

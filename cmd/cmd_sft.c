@@ -148,20 +148,10 @@ static int on_step(void *ctx, const rlvr_model *m, const rlvr_sft_step *st) {
 
 int cmd_sft(int argc, char **argv) {
   rlvr_config cfg;
-  rlvr_config_init(&cfg);
-  char **rest = calloc((size_t)argc + 1, sizeof *rest);
-  int nrest = 0, help = 0;
-  int rc = cmd_parse_common(argc, argv, &cfg, rest, &nrest, &help);
-  if (rc == EXIT_OK && !help)
-    rc = cmd_apply_shorthands("sft", &cfg, rest, &nrest, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]));
-  for (int i = 0; rc == EXIT_OK && !help && i < nrest; i++)
-    rc = cmd_usage_error("sft", "unknown argument '%s'", rest[i]);
-  free(rest);
-  if (rc != EXIT_OK || help) {
-    if (help) fputs(usage, stdout);
-    rlvr_config_free(&cfg);
-    return rc;
-  }
+  int done;
+  int rc = cmd_parse_simple("sft", argc, argv, &cfg, shorthands, (int)(sizeof shorthands / sizeof shorthands[0]), usage,
+                            &done);
+  if (done) return rc;
   if ((rc = cmd_apply_runtime("sft", &cfg)) != EXIT_OK) {
     rlvr_config_free(&cfg);
     return rc;

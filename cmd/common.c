@@ -114,3 +114,20 @@ int cmd_apply_shorthands(const char *cmd, rlvr_config *cfg, char **rest, int *nr
   *nrest = keep;
   return EXIT_OK;
 }
+
+int cmd_parse_simple(const char *cmd, int argc, char **argv, rlvr_config *cfg, const cmd_shorthand *table,
+                     int ntable, const char *usage, int *done) {
+  rlvr_config_init(cfg);
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int nrest = 0, help = 0;
+  int rc = cmd_parse_common(argc, argv, cfg, rest, &nrest, &help);
+  if (rc == EXIT_OK && !help) rc = cmd_apply_shorthands(cmd, cfg, rest, &nrest, table, ntable);
+  for (int i = 0; rc == EXIT_OK && !help && i < nrest; i++) rc = cmd_usage_error(cmd, "unknown argument '%s'", rest[i]);
+  free(rest);
+  *done = rc != EXIT_OK || help;
+  if (*done) {
+    if (help && rc == EXIT_OK) fputs(usage, stdout);
+    rlvr_config_free(cfg);
+  }
+  return rc;
+}
