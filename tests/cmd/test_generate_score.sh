@@ -3,19 +3,7 @@
 # fixture models: exit codes, output shape, bad input, reproducibility, and
 # that score's log-probs of a generated completion equal generate's bit for bit
 # (the decode path and the full forward do the same arithmetic).
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-expect() { # expect CODE WHAT -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then fail "$what: exit $got, want $want"; cat "$tmp/err"; else ok "$what"; fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 for m in tiny-qwen2 tiny-qwen3 tiny-llama; do
   model=tests/fixtures/models/$m
@@ -88,5 +76,4 @@ expect 0 "score from stdin" -- bash -c "echo '{\"text\":\"abc\"}' | '$bin' score
 expect 2 "score with nothing to score" -- "$bin" score --model "$model"
 expect 1 "score missing file" -- "$bin" score --model "$model" --input /nonexistent.jsonl
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+finish

@@ -6,20 +6,8 @@
 # test_compare.c), --csv, --runs, --html (a well-formed page with one figure
 # per metrics.jsonl metric and one curve per run plus one mean per group of
 # several runs; a null breaks a curve), and exit statuses.
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
+. "$(dirname "$0")/../lib.sh"
 fix=tests/experiments/fixtures/compare
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-expect() { # expect CODE WHAT -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then fail "$what: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; else ok "$what"; fi
-}
 
 expect 0 "compare a directory of runs" -- "$bin" compare "$fix/runs"
 grep -qF "| reward final | reward best | accuracy final | accuracy best | maj_at_g final | maj_at_g best | pass_at_g final | pass_at_g best | held-out before | held-out after | held-out gain (points) |" "$tmp/out" \
@@ -73,4 +61,4 @@ grep -q "bad/metrics.jsonl:2" "$tmp/err" && ok "... named with its line" || fail
 expect 2 "no directories" -- "$bin" compare
 expect 2 "unknown option" -- "$bin" compare "$fix/runs" --bogus
 
-[ "$fails" = 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }
+finish

@@ -3,26 +3,8 @@
 # the summary's fields, one JSON line per sample, reproducible and
 # batch-independent samples, budget forcing counted, and a rollout worker
 # that leaves cleanly on SIGTERM while no learner answers.
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/../lib.sh"
 model=tests/fixtures/models/tiny-qwen2
-expect() { # expect CODE DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails+1))
-  else
-    echo "ok   $what"
-  fi
-}
-check() { # check DESCRIPTION -- test command...
-  local what=$1; shift 2
-  if "$@"; then echo "ok   $what"; else echo "FAIL: $what"; fails=$((fails+1)); fi
-}
 
 expect 0 "eval --help" -- "$bin" eval --help
 expect 2 "eval without a model" -- "$bin" eval --size 2
@@ -91,5 +73,4 @@ rc=$?
 check "rollout leaves with exit 0 on SIGTERM" -- test $rc = 0
 check "rollout says it stopped" -- grep -q "stopped by a signal" "$tmp/r.err"
 
-if [ $fails -ne 0 ]; then echo "$fails failed"; exit 1; fi
-echo "all passed"
+finish

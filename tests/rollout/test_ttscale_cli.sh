@@ -6,26 +6,8 @@
 # same problems and seeds in every setting, other completions where the
 # cap differs), the record's numbers against the sample lines, the pass@k
 # curve against Python's binomials, and the plain eval's curves page.
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/../lib.sh"
 model=tests/fixtures/models/tiny-qwen2
-expect() { # expect CODE DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails+1))
-  else
-    echo "ok   $what"
-  fi
-}
-check() { # check DESCRIPTION -- test command...
-  local what=$1; shift 2
-  if "$@"; then echo "ok   $what"; else echo "FAIL: $what"; fails=$((fails+1)); fi
-}
 
 # plain template: the r1 text alone is longer than the tiny models' 128 positions
 common=(--model $model --task arith --size 3 --max-tokens 24 --set task.template=plain)
@@ -116,5 +98,4 @@ print("curves page ok")
 PY
 check "summary curves and the curves page" -- test $? = 0
 
-if [ $fails -ne 0 ]; then echo "$fails failed"; exit 1; fi
-echo "all passed"
+finish

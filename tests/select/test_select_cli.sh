@@ -14,26 +14,8 @@
 # seed changes the samples), pass rates read back with --rates-from, that the
 # output reads back as a dataset, a generator pool, and errors that name file,
 # line and field.
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/../lib.sh"
 here=tests/select
-expect() { # expect CODE DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails+1))
-  else
-    echo "ok   $what"
-  fi
-}
-check() { # check DESCRIPTION -- test command...
-  local what=$1; shift 2
-  if "$@"; then echo "ok   $what"; else echo "FAIL: $what"; fails=$((fails+1)); fi
-}
 model=tests/fixtures/models/tiny-qwen2
 # plain template: the r1 text alone is longer than the tiny model's 128 positions
 common=(--model $model --task $here/pool.jsonl --samples 6 --max-tokens 8 --set task.template=plain
@@ -176,5 +158,4 @@ expect 1 "max_pass below min_pass" -- "$bin" select "${common[@]}" --n 2 --min-p
 check "the message names select.max_pass" -- grep -q "select.max_pass" "$tmp/err"
 check "no output written by any failed run" -- test ! -e "$tmp/e.jsonl"
 
-if [ $fails -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
-echo "all checks passed"
+finish

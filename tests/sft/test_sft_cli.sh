@@ -4,19 +4,7 @@
 # it leaves (config, metrics per step, the model, periodic saves, evaluation),
 # that the saved model loads again (--model), and errors that name the file,
 # line and field with exit status 1 (2 for usage errors).
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
-ok() { echo "ok   $*"; }
-expect() { # expect CODE WHAT -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then fail "$what: exit $got, want $want"; cat "$tmp/err"; else ok "$what"; fi
-}
+. "$(dirname "$0")/../lib.sh"
 small=(--set model.init_hidden=32 --set model.init_intermediate=64 --set model.init_max_position=96
        --set task.template=plain --set sft.batch_size=8 --set sft.micro_batch_size=3 --set sample.max_tokens=24)
 
@@ -59,5 +47,4 @@ expect 1 "bad sft key value" -- "$bin" sft --init tiny "${small[@]}" --set sft.s
 grep -q "sft.schedule" "$tmp/err" && ok "names sft.schedule" || fail "message: $(cat "$tmp/err")"
 expect 2 "unknown argument" -- "$bin" sft --init tiny --frobnicate
 
-if [ $fails -ne 0 ]; then echo "$fails failed"; exit 1; fi
-echo "all passed"
+finish

@@ -2,25 +2,7 @@
 # test_tasks_cli.sh — `rlvr tasks`: exit codes, the learner's order and its
 # --start, the held-out split, worked examples (--sft), a user's generator
 # found through task.paths (no rebuild), and errors that name the script.
-set -u
-bin=${RLVR_BIN:?RLVR_BIN names the rlvr binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE DESCRIPTION -- command...
-  local want=$1 what=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, want $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails+1))
-  else
-    echo "ok   $what"
-  fi
-}
-check() { # check DESCRIPTION -- test command...
-  local what=$1; shift 2
-  if "$@"; then echo "ok   $what"; else echo "FAIL: $what"; fails=$((fails+1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 expect 0 "tasks --help" -- "$bin" tasks --help
 expect 2 "bad --split" -- "$bin" tasks --split validation
@@ -54,5 +36,4 @@ expect 1 "a generator that does not compile" -- "$bin" tasks \
   --set task.source=tests/fixtures/tasks/generators/syntax_error.lua
 check "message names the script" -- grep -q "syntax_error.lua" "$tmp/err"
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+finish
