@@ -412,3 +412,16 @@ int rlvr_dataset_load_text(const char *name, const char *text, size_t len, const
   copy[len] = 0;
   return load_owned(name, copy, len, m, out);
 }
+
+rlvr_dataset_mapping rlvr_dataset_mapping_of(const rlvr_config *cfg) {
+  return (rlvr_dataset_mapping){
+      .prompt_field = cfg->task_prompt_field,
+      .answer_field = cfg->task_answer_field,
+      .solution_field = cfg->task_solution_field,
+      .answer_extract = cfg->task_answer_extract,
+      .verifier = cfg->task_verifier[0] ? cfg->task_verifier : "math",
+      .verifier_field = cfg->task_verifier_field,
+      .id_field = cfg->task_id_field,
+      .meta_fields = cfg->task_meta_fields,
+  };
+}

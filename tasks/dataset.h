@@ -43,6 +43,10 @@ typedef struct {
   const char *meta_fields;    /* ','-separated, "" = none */
 } rlvr_dataset_mapping;
 
+/* The mapping the task.* keys of cfg describe (task.verifier "" means
+ * "math"); its strings point into cfg. */
+rlvr_dataset_mapping rlvr_dataset_mapping_of(const rlvr_config *cfg);
+
 typedef struct rlvr_dataset rlvr_dataset;
 
 /* Reads and checks every record of path. Errors name the file and line:

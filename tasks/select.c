@@ -178,19 +178,6 @@ static void drop(rlvr_select_record *r, rlvr_select_reason why, const char *fmt,
   r->detail = xstrdup(buf);
 }
 
-static rlvr_dataset_mapping mapping_of(const rlvr_config *cfg) {
-  return (rlvr_dataset_mapping){
-      .prompt_field = cfg->task_prompt_field,
-      .answer_field = cfg->task_answer_field,
-      .solution_field = cfg->task_solution_field,
-      .answer_extract = cfg->task_answer_extract,
-      .verifier = cfg->task_verifier[0] ? cfg->task_verifier : "math",
-      .verifier_field = cfg->task_verifier_field,
-      .id_field = cfg->task_id_field,
-      .meta_fields = cfg->task_meta_fields,
-  };
-}
-
 /* The message of a one-line load names "<name>:1:"; make it the real line. */
 static char *relined_message(const char *name, size_t line) {
   const char *msg = rlvr_error_message();
@@ -276,7 +263,7 @@ static int is_malformed(rlvr_select_reason r) {
  * and, when well-formed, its item. */
 static int build_dataset_records(const rlvr_config *cfg, const char *name, const char *text, size_t len,
                                  rlvr_select_pool *p) {
-  const rlvr_dataset_mapping m = mapping_of(cfg);
+  const rlvr_dataset_mapping m = rlvr_dataset_mapping_of(cfg);
   size_t cap = 0, line = 0;
   /* A bad mapping (task.answer_extract, an empty field list) is one config
    * error, not a bad_record on every line: check it on an empty file. */

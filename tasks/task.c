@@ -214,16 +214,7 @@ static int ref_item(const rlvr_task_source *s, rec_ref r, rlvr_task_item *out) {
 }
 
 static int build_dataset(rlvr_task_source *s, const rlvr_config *cfg) {
-  rlvr_dataset_mapping m = {
-      .prompt_field = cfg->task_prompt_field,
-      .answer_field = cfg->task_answer_field,
-      .solution_field = cfg->task_solution_field,
-      .answer_extract = cfg->task_answer_extract,
-      .verifier = cfg->task_verifier[0] ? cfg->task_verifier : "math",
-      .verifier_field = cfg->task_verifier_field,
-      .id_field = cfg->task_id_field,
-      .meta_fields = cfg->task_meta_fields,
-  };
+  const rlvr_dataset_mapping m = rlvr_dataset_mapping_of(cfg);
   double frac = cfg->task_heldout_fraction;
   if (!(frac >= 0 && frac < 1))
     return rlvr_error(RLVR_ERR_CONFIG, "task.heldout_fraction: %g is not in [0, 1)", frac);
