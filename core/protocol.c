@@ -37,12 +37,14 @@
 
 static const char *const type_names[RLVR_MSG_COUNT] = {
     "?", "hello", "work_request", "work", "trajectories", "weights", "heartbeat", "stats", "shutdown", "error",
+    "wsync_init", "wsync", "wsync_ack",
 };
 static const char *const role_names[] = {"learner", "worker"};
 static const char *const status_names[RLVR_VERIFIER_STATUS_COUNT] = {
     "ok", "wrong-format", "timeout", "sandbox-error", "verifier-error", "input-error"};
 static const char *const finish_names[] = {"eos", "stop", "length", "budget"};
 static const char *const hb_names[] = {"starting", "idle", "busy", "stopping"};
+static const char *const wsync_method_names[] = {"nccl", "cuda_ipc"};
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -57,6 +59,7 @@ const char *rlvr_finish_name(rlvr_finish f) { return ((unsigned)f < 4) ? finish_
 const char *rlvr_heartbeat_status_name(rlvr_heartbeat_status s) {
   return ((unsigned)s < 4) ? hb_names[s] : "?";
 }
+const char *rlvr_wsync_method_name(rlvr_wsync_method m) { return ((unsigned)m < 2) ? wsync_method_names[m] : "?"; }
 
 /* ------------------------------------------------------------------------ */
 /* CRC-32C                                                                   */
@@ -510,7 +513,7 @@ static int get_uint(dctx *c, const char *field, const msgpack_object *o, uint64_
 
 static int get_u32(dctx *c, const char *field, const msgpack_object *o, uint64_t min, uint64_t max,
                    uint32_t *out) {
-  uint64_t v;
+  uint64_t v = 0;
   RLVR_CHECK(max <= UINT32_MAX);
   int rc = get_uint(c, field, o, min, max, &v);
   if (rc == RLVR_OK) *out = (uint32_t)v;
@@ -1114,6 +1117,87 @@ static int decode_error(dctx *c, const msgpack_object *top, rlvr_msg_error *m) {
   return rc;
 }
 
+/* A bin of exactly n bytes, copied into the message. */
+static int get_bin_exact(dctx *c, const char *field, const msgpack_object *o, size_t n, const uint8_t **out) {
+  int rc = get_bin(c, field, o);
+  if (rc) return rc;
+  if (o->via.bin.size != n) return fail(c, field, "%u bytes, must be %zu", o->via.bin.size, n);
+  uint8_t *p = mem_alloc(c->mem, n, 16);
+  memcpy(p, o->via.bin.ptr, n);
+  *out = p;
+  return RLVR_OK;
+}
+
+/* The fields of one method are required with it and forbidden with the other. */
+static int decode_wsync_init(dctx *c, const msgpack_object *top, rlvr_msg_wsync_init *m) {
+  enum { F_METHOD = 2, F_LAYOUT, F_BYTES, F_BUCKET, F_TIMEOUT, F_ID, F_RANK, F_NRANKS, F_HANDLE, F_DEVICE, F_SLOTS,
+         F_SLOT_BYTES, F_N };
+  static const field_spec spec[] = {HEAD,          {"method", 1},   {"layout", 1},  {"bytes", 1},
+                                    {"bucket_bytes", 1}, {"timeout_ms", 1}, {"unique_id", 0}, {"rank", 0},
+                                    {"nranks", 0}, {"handle", 0},   {"device", 0},  {"slots", 0},
+                                    {"slot_bytes", 0}};
+  const msgpack_object *v[F_N];
+  int method = 0;
+  int rc = map_fields(c, NULL, top, spec, F_N, v);
+  if (!rc) rc = get_enum(c, "method", v[F_METHOD], wsync_method_names, NELEM(wsync_method_names), &method);
+  if (!rc) rc = get_uint(c, "layout", v[F_LAYOUT], 0, UINT64_MAX, &m->layout);
+  if (!rc) rc = get_uint(c, "bytes", v[F_BYTES], 1, (uint64_t)1 << 48, &m->bytes);
+  if (!rc) rc = get_uint(c, "bucket_bytes", v[F_BUCKET], 256, (uint64_t)1 << 48, &m->bucket_bytes);
+  if (!rc && m->bucket_bytes % 256) rc = fail(c, "bucket_bytes", "%llu is not a multiple of 256",
+                                              (unsigned long long)m->bucket_bytes);
+  if (!rc) rc = get_u32(c, "timeout_ms", v[F_TIMEOUT], 1, 3600000, &m->timeout_ms);
+  if (rc) return rc;
+  m->method = (rlvr_wsync_method)method;
+  static const int nccl_f[] = {F_ID, F_RANK, F_NRANKS}, ipc_f[] = {F_HANDLE, F_DEVICE, F_SLOTS, F_SLOT_BYTES};
+  const int *mine = method == RLVR_WSYNC_METHOD_NCCL ? nccl_f : ipc_f;
+  const int *other = method == RLVR_WSYNC_METHOD_NCCL ? ipc_f : nccl_f;
+  int nmine = method == RLVR_WSYNC_METHOD_NCCL ? NELEM(nccl_f) : NELEM(ipc_f);
+  int nother = method == RLVR_WSYNC_METHOD_NCCL ? NELEM(ipc_f) : NELEM(nccl_f);
+  for (int i = 0; i < nmine; i++)
+    if (!v[mine[i]]) return fail(c, NULL, "missing field '%s' (method %s)", spec[mine[i]].name, wsync_method_names[method]);
+  for (int i = 0; i < nother; i++)
+    if (v[other[i]]) return fail(c, spec[other[i]].name, "not allowed with method %s", wsync_method_names[method]);
+  if (method == RLVR_WSYNC_METHOD_NCCL) {
+    rc = get_bin_exact(c, "unique_id", v[F_ID], RLVR_PROTO_NCCL_ID_BYTES, &m->unique_id);
+    if (!rc) rc = get_u32(c, "nranks", v[F_NRANKS], 2, RLVR_PROTO_MAX_RANKS, &m->nranks);
+    if (!rc) rc = get_u32(c, "rank", v[F_RANK], 1, m->nranks - 1, &m->rank);
+  } else {
+    rc = get_bin_exact(c, "handle", v[F_HANDLE], RLVR_PROTO_IPC_HANDLE_BYTES, &m->handle);
+    if (!rc) rc = get_bin_exact(c, "device", v[F_DEVICE], RLVR_PROTO_UUID_BYTES, &m->device);
+    if (!rc) rc = get_u32(c, "slots", v[F_SLOTS], 1, RLVR_PROTO_MAX_SLOTS, &m->slots);
+    if (!rc) rc = get_uint(c, "slot_bytes", v[F_SLOT_BYTES], m->bytes, (uint64_t)1 << 48, &m->slot_bytes);
+    if (!rc && m->slot_bytes % 256)
+      rc = fail(c, "slot_bytes", "%llu is not a multiple of 256", (unsigned long long)m->slot_bytes);
+  }
+  return rc;
+}
+
+static int decode_wsync(dctx *c, const msgpack_object *top, rlvr_msg_wsync *m) {
+  enum { F_VERSION = 2, F_SLOT, F_N };
+  static const field_spec spec[] = {HEAD, {"version", 1}, {"slot", 0}};
+  const msgpack_object *v[F_N];
+  int rc = map_fields(c, NULL, top, spec, F_N, v);
+  if (!rc) rc = get_uint(c, "version", v[F_VERSION], 0, UINT64_MAX, &m->version);
+  if (!rc && v[F_SLOT]) {
+    rc = get_u32(c, "slot", v[F_SLOT], 0, RLVR_PROTO_MAX_SLOTS - 1, &m->slot);
+    m->has_slot = 1;
+  }
+  return rc;
+}
+
+static int decode_wsync_ack(dctx *c, const msgpack_object *top, rlvr_msg_wsync_ack *m) {
+  enum { F_WID = 2, F_VERSION, F_N };
+  static const field_spec spec[] = {HEAD, {"worker_id", 1}, {"version", 0}};
+  const msgpack_object *v[F_N];
+  int rc = map_fields(c, NULL, top, spec, F_N, v);
+  if (!rc) rc = get_name(c, "worker_id", v[F_WID], &m->worker_id);
+  if (!rc && v[F_VERSION]) {
+    rc = get_uint(c, "version", v[F_VERSION], 0, UINT64_MAX, &m->version);
+    m->has_version = 1;
+  }
+  return rc;
+}
+
 /* Finds the value of key name in map o (NULL if absent). */
 static const msgpack_object *map_get(const msgpack_object *o, const char *name) {
   size_t n = strlen(name);
@@ -1190,6 +1274,9 @@ int rlvr_msg_decode_frames(const rlvr_frame *frames, int nframes, rlvr_msg *out)
     case RLVR_MSG_STATS: rc = decode_stats(&c, top, &out->stats); break;
     case RLVR_MSG_SHUTDOWN: rc = decode_shutdown(&c, top, &out->shutdown); break;
     case RLVR_MSG_ERROR: rc = decode_error(&c, top, &out->error); break;
+    case RLVR_MSG_WSYNC_INIT: rc = decode_wsync_init(&c, top, &out->wsync_init); break;
+    case RLVR_MSG_WSYNC: rc = decode_wsync(&c, top, &out->wsync); break;
+    case RLVR_MSG_WSYNC_ACK: rc = decode_wsync_ack(&c, top, &out->wsync_ack); break;
     default: RLVR_CHECK(0, "type %d", type);
   }
   free(c.frame_used);
@@ -1496,6 +1583,61 @@ int rlvr_msg_encode(const rlvr_msg *m, int flags, rlvr_buf *out) {
       if (m->error.has_work_id) {
         pk_key(&pk, "work_id");
         msgpack_pack_uint64(&pk, m->error.work_id);
+      }
+      break;
+    case RLVR_MSG_WSYNC_INIT: {
+      const rlvr_msg_wsync_init *w = &m->wsync_init;
+      const int nccl = w->method == RLVR_WSYNC_METHOD_NCCL;
+      if ((unsigned)w->method > RLVR_WSYNC_METHOD_CUDA_IPC) return rlvr_error(RLVR_ERR_ARG, "encode: wsync_init: bad method");
+      if (nccl ? !w->unique_id : (!w->handle || !w->device))
+        return rlvr_error(RLVR_ERR_ARG, "encode: wsync_init: %s without its %s", wsync_method_names[w->method],
+                          nccl ? "unique_id" : "handle or device");
+      pk_head(&pk, m->type, 5 + (nccl ? 3 : 4));
+      pk_key(&pk, "method");
+      pk_str(&pk, wsync_method_names[w->method]);
+      pk_key(&pk, "layout");
+      msgpack_pack_uint64(&pk, w->layout);
+      pk_key(&pk, "bytes");
+      msgpack_pack_uint64(&pk, w->bytes);
+      pk_key(&pk, "bucket_bytes");
+      msgpack_pack_uint64(&pk, w->bucket_bytes);
+      pk_key(&pk, "timeout_ms");
+      msgpack_pack_uint32(&pk, w->timeout_ms);
+      if (nccl) {
+        pk_key(&pk, "unique_id");
+        pk_bin(&pk, w->unique_id, RLVR_PROTO_NCCL_ID_BYTES);
+        pk_key(&pk, "rank");
+        msgpack_pack_uint32(&pk, w->rank);
+        pk_key(&pk, "nranks");
+        msgpack_pack_uint32(&pk, w->nranks);
+      } else {
+        pk_key(&pk, "handle");
+        pk_bin(&pk, w->handle, RLVR_PROTO_IPC_HANDLE_BYTES);
+        pk_key(&pk, "device");
+        pk_bin(&pk, w->device, RLVR_PROTO_UUID_BYTES);
+        pk_key(&pk, "slots");
+        msgpack_pack_uint32(&pk, w->slots);
+        pk_key(&pk, "slot_bytes");
+        msgpack_pack_uint64(&pk, w->slot_bytes);
+      }
+      break;
+    }
+    case RLVR_MSG_WSYNC:
+      pk_head(&pk, m->type, 1 + (m->wsync.has_slot != 0));
+      pk_key(&pk, "version");
+      msgpack_pack_uint64(&pk, m->wsync.version);
+      if (m->wsync.has_slot) {
+        pk_key(&pk, "slot");
+        msgpack_pack_uint32(&pk, m->wsync.slot);
+      }
+      break;
+    case RLVR_MSG_WSYNC_ACK:
+      pk_head(&pk, m->type, 1 + (m->wsync_ack.has_version != 0));
+      pk_key(&pk, "worker_id");
+      pk_str(&pk, m->wsync_ack.worker_id);
+      if (m->wsync_ack.has_version) {
+        pk_key(&pk, "version");
+        msgpack_pack_uint64(&pk, m->wsync_ack.version);
       }
       break;
     default: return rlvr_error(RLVR_ERR_ARG, "encode: unknown message type %d", (int)m->type);

@@ -41,6 +41,15 @@
 #define RLVR_PROTO_MAX_VALUE_DEPTH 16
 #define RLVR_PROTO_MAX_DEPTH 24 /* msgpack nesting of a whole message */
 #define RLVR_PROTO_MAX_WAITS 64
+/* GPU weight sync (wsync_init): NCCL's ncclUniqueId, CUDA's
+ * cudaIpcMemHandle_t and a device UUID, carried as exact-length bins; the
+ * decoder checks these lengths, model/cuda/wsync.cu checks them against the
+ * headers it is built with. */
+#define RLVR_PROTO_NCCL_ID_BYTES 128
+#define RLVR_PROTO_IPC_HANDLE_BYTES 64
+#define RLVR_PROTO_UUID_BYTES 16
+#define RLVR_PROTO_MAX_RANKS 4096
+#define RLVR_PROTO_MAX_SLOTS 16
 
 typedef enum {
   RLVR_MSG_NONE = 0,
@@ -53,6 +62,9 @@ typedef enum {
   RLVR_MSG_STATS,
   RLVR_MSG_SHUTDOWN,
   RLVR_MSG_ERROR,
+  RLVR_MSG_WSYNC_INIT, /* GPU weight sync: how a worker joins (NCCL or CUDA IPC) */
+  RLVR_MSG_WSYNC,      /* GPU weight sync: version n is ready (broadcast now / in slot s) */
+  RLVR_MSG_WSYNC_ACK,  /* GPU weight sync: a worker joined, or holds version n */
   RLVR_MSG_COUNT
 } rlvr_msg_type;
 
@@ -238,6 +250,39 @@ typedef struct {
   uint64_t work_id;
 } rlvr_msg_error;
 
+/* GPU weight sync (docs/protocol.md, "wsync_init"; model/cuda/wsync.h). */
+typedef enum { RLVR_WSYNC_METHOD_NCCL = 0, RLVR_WSYNC_METHOD_CUDA_IPC } rlvr_wsync_method;
+const char *rlvr_wsync_method_name(rlvr_wsync_method m); /* "nccl", "cuda_ipc" */
+
+typedef struct {
+  rlvr_wsync_method method;
+  uint64_t layout;       /* fingerprint of the flat bf16 layout (rlvr_wsync_layout.hash) */
+  uint64_t bytes;        /* bytes of the flat buffer */
+  uint64_t bucket_bytes; /* a multiple of 256 */
+  uint32_t timeout_ms;   /* for the join and for each version's transfer */
+  /* method NCCL (absent otherwise) */
+  const uint8_t *unique_id; /* (RLVR_PROTO_NCCL_ID_BYTES) ncclUniqueId made by rank 0 */
+  uint32_t rank;            /* 1 .. nranks-1: this worker's rank; the learner is 0 */
+  uint32_t nranks;          /* 2 .. RLVR_PROTO_MAX_RANKS */
+  /* method CUDA_IPC (absent otherwise) */
+  const uint8_t *handle; /* (RLVR_PROTO_IPC_HANDLE_BYTES) cudaIpcMemHandle_t of the slots */
+  const uint8_t *device; /* (RLVR_PROTO_UUID_BYTES) the GPU's UUID: the worker must run on it */
+  uint32_t slots;        /* 1 .. RLVR_PROTO_MAX_SLOTS slots of slot_bytes */
+  uint64_t slot_bytes;   /* >= bytes, a multiple of 256 */
+} rlvr_msg_wsync_init;
+
+typedef struct {
+  uint64_t version;
+  int has_slot; /* CUDA IPC: the version lies in slot `slot`; NCCL: absent */
+  uint32_t slot;
+} rlvr_msg_wsync;
+
+typedef struct {
+  const char *worker_id;
+  int has_version; /* absent: joined (communicator up, or slots mapped) */
+  uint64_t version; /* holds this version and reads no slot any more */
+} rlvr_msg_wsync_ack;
+
 typedef struct rlvr_msg_mem rlvr_msg_mem;
 
 typedef struct {
@@ -252,6 +297,9 @@ typedef struct {
     rlvr_msg_stats stats;
     rlvr_msg_shutdown shutdown;
     rlvr_msg_error error;
+    rlvr_msg_wsync_init wsync_init;
+    rlvr_msg_wsync wsync;
+    rlvr_msg_wsync_ack wsync_ack;
   };
   rlvr_msg_mem *mem; /* decoded messages: what they own; NULL for built ones */
 } rlvr_msg;

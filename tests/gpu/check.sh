@@ -11,7 +11,8 @@
 # The gpu tests are test_cuda_ops (each kernel against the CPU) and
 # test_cuda_model (the whole model: training forward/backward and paged
 # decode against the CPU model on the fixture models); bench_cuda_model
-# times the whole model at Qwen2.5-0.5B shapes.
+# times the whole model at Qwen2.5-0.5B shapes; test_wsync checks and times
+# GPU weight sync (CUDA IPC between two processes, NCCL with one rank).
 #
 # On a lent GPU machine, through the `run` device tool (it copies the working
 # tree and runs the command in the repository root):
@@ -103,7 +104,8 @@ if [ $mode = full ]; then labdir=$dir/dev/cuda; testdir=$dir/tests/gpu; else lab
 # ---- tests, lab, benchmarks ----
 : > "$work/torch.txt"
 if [ $built -eq 0 ]; then
-  run_step "ctest -L gpu" 120 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu --output-on-failure --timeout 100
+  # (the weight-sync tests run as their own steps below: their own limits and rows)
+  run_step "ctest -L gpu" 120 "$work/ctest.txt" ctest --test-dir "$dir" -L gpu -E wsync --output-on-failure --timeout 100
   summary=$(grep -E "tests passed|tests failed" "$work/ctest.txt" | tail -1)
   [ -n "$summary" ] && steps+=("| ctest summary | $summary | |")
   # one row per gpu test (test_cuda_ops: the kernels; test_cuda_model: the
@@ -112,6 +114,12 @@ if [ $built -eq 0 ]; then
     sed -nE 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([A-Za-z0-9_]+) [. ]*(\*\*\*)?([A-Za-z][A-Za-z ()0-9-]*[A-Za-z)]) +([0-9.]+) sec.*/| ctest: \1 | \3 | \4 |/p' "$work/ctest.txt")
   # the tests' own comparison lines (each with its largest difference)
   cat "$dir/Testing/Temporary/LastTest.log" > "$work/ctest_detail.txt" 2>/dev/null
+  # GPU weight sync (model/cuda/wsync.h): pack/unpack bit for bit, CUDA IPC
+  # between two processes, NCCL with one rank, timings at 0.5B shape; then
+  # the NCCL join timeout with a peer that never comes (two NCCL ranks cannot
+  # share one GPU, so the broadcast between ranks is not run here)
+  run_step "test_wsync" 60 "$work/wsync.txt" "$testdir/test_wsync"
+  run_step "test_wsync --nccl-timeout" 30 "$work/wsync_timeout.txt" "$testdir/test_wsync" --nccl-timeout
   # out-of-bounds accesses and API errors in the whole-model path, which a
   # lucky comparison would not show (tiny models: seconds, even under memcheck)
   sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
@@ -155,6 +163,14 @@ md=$work/gpu_check.md
     echo
     echo '```'
     grep -E "^(ok  |FAIL|SKIP|device|     |all [0-9]+ checks|[0-9]+ of [0-9]+ checks)" "$work/ctest_detail.txt"
+    echo '```'
+  fi
+  if [ -s "$work/wsync.txt" ] || [ -s "$work/wsync_timeout.txt" ]; then
+    echo
+    echo "## GPU weight sync (tests/gpu/test_wsync; target: 0.5B in under 100 ms on one machine)"
+    echo
+    echo '```'
+    cat "$work/wsync.txt" "$work/wsync_timeout.txt" 2>/dev/null | grep -E "^(ok  |FAIL|SKIP|timing:|device|all [0-9]+ checks|[0-9]+ of [0-9]+ checks|CUDA error|rlvr:)"
     echo '```'
   fi
   if grep -qE "ERROR SUMMARY|Invalid|========= " "$work/memcheck.txt" 2>/dev/null; then

@@ -180,13 +180,45 @@ static rlvr_msg make_error(void) {
   return m;
 }
 
+/* GPU weight sync; the same values as make_protocol_fixtures.py. */
+static uint8_t ws_id[RLVR_PROTO_NCCL_ID_BYTES], ws_handle[RLVR_PROTO_IPC_HANDLE_BYTES], ws_uuid[RLVR_PROTO_UUID_BYTES];
+static rlvr_msg make_wsync_init(void) {
+  for (int i = 0; i < RLVR_PROTO_NCCL_ID_BYTES; i++) ws_id[i] = (uint8_t)i;
+  rlvr_msg m = {.type = RLVR_MSG_WSYNC_INIT};
+  m.wsync_init = (rlvr_msg_wsync_init){.method = RLVR_WSYNC_METHOD_NCCL, .layout = 0x8F3A5C7E12345678ull,
+                                       .bytes = 988000256, .bucket_bytes = 64u << 20, .timeout_ms = 30000,
+                                       .unique_id = ws_id, .rank = 2, .nranks = 3};
+  return m;
+}
+static rlvr_msg make_wsync_init_ipc(void) {
+  for (int i = 0; i < RLVR_PROTO_IPC_HANDLE_BYTES; i++) ws_handle[i] = (uint8_t)(100 + i);
+  for (int i = 0; i < RLVR_PROTO_UUID_BYTES; i++) ws_uuid[i] = (uint8_t)(200 + i);
+  rlvr_msg m = {.type = RLVR_MSG_WSYNC_INIT};
+  m.wsync_init = (rlvr_msg_wsync_init){.method = RLVR_WSYNC_METHOD_CUDA_IPC, .layout = 0x8F3A5C7E12345678ull,
+                                       .bytes = 988000256, .bucket_bytes = 64u << 20, .timeout_ms = 30000,
+                                       .handle = ws_handle, .device = ws_uuid, .slots = 2, .slot_bytes = 988000256};
+  return m;
+}
+static rlvr_msg make_wsync(void) {
+  rlvr_msg m = {.type = RLVR_MSG_WSYNC};
+  m.wsync = (rlvr_msg_wsync){.version = 14, .has_slot = 1, .slot = 1};
+  return m;
+}
+static rlvr_msg make_wsync_ack(void) {
+  rlvr_msg m = {.type = RLVR_MSG_WSYNC_ACK};
+  m.wsync_ack = (rlvr_msg_wsync_ack){.worker_id = "worker-7", .has_version = 1, .version = 14};
+  return m;
+}
+
 typedef rlvr_msg (*maker)(void);
 static const struct {
   const char *name;
   maker make;
 } all[] = {{"hello", make_hello},         {"work_request", make_work_request}, {"work", make_work},
            {"trajectories", make_trajectories}, {"weights", make_weights},  {"heartbeat", make_heartbeat},
-           {"stats", make_stats},         {"shutdown", make_shutdown},      {"error", make_error}};
+           {"stats", make_stats},         {"shutdown", make_shutdown},      {"error", make_error},
+           {"wsync_init", make_wsync_init}, {"wsync_init_ipc", make_wsync_init_ipc}, {"wsync", make_wsync},
+           {"wsync_ack", make_wsync_ack}};
 enum { NALL = sizeof all / sizeof all[0] };
 
 /* ------------------------------------------------------------------------ */
@@ -307,6 +339,29 @@ static void check_same(const rlvr_msg *got, const rlvr_msg *want, const char *wh
       CHECK(got->error.code == want->error.code && str_eq(got->error.message, want->error.message));
       CHECK(got->error.has_work_id == want->error.has_work_id);
       if (want->error.has_work_id) CHECK(got->error.work_id == want->error.work_id);
+      break;
+    case RLVR_MSG_WSYNC_INIT: {
+      const rlvr_msg_wsync_init *a = &got->wsync_init, *b = &want->wsync_init;
+      CHECK(a->method == b->method && a->layout == b->layout && a->bytes == b->bytes);
+      CHECK(a->bucket_bytes == b->bucket_bytes && a->timeout_ms == b->timeout_ms);
+      if (b->method == RLVR_WSYNC_METHOD_NCCL) {
+        CHECK(a->rank == b->rank && a->nranks == b->nranks && !a->handle && !a->device && !a->slots);
+        CHECK(a->unique_id && !memcmp(a->unique_id, b->unique_id, RLVR_PROTO_NCCL_ID_BYTES));
+      } else {
+        CHECK(a->slots == b->slots && a->slot_bytes == b->slot_bytes && !a->unique_id && !a->nranks);
+        CHECK(a->handle && !memcmp(a->handle, b->handle, RLVR_PROTO_IPC_HANDLE_BYTES));
+        CHECK(a->device && !memcmp(a->device, b->device, RLVR_PROTO_UUID_BYTES));
+      }
+      break;
+    }
+    case RLVR_MSG_WSYNC:
+      CHECK(got->wsync.version == want->wsync.version && got->wsync.has_slot == want->wsync.has_slot);
+      if (want->wsync.has_slot) CHECK(got->wsync.slot == want->wsync.slot);
+      break;
+    case RLVR_MSG_WSYNC_ACK:
+      CHECK(str_eq(got->wsync_ack.worker_id, want->wsync_ack.worker_id));
+      CHECK(got->wsync_ack.has_version == want->wsync_ack.has_version);
+      if (want->wsync_ack.has_version) CHECK(got->wsync_ack.version == want->wsync_ack.version);
       break;
     default: CHECK(0);
   }
@@ -945,6 +1000,60 @@ static void test_rejections(void) {
   }
 }
 
+/* GPU weight sync messages: each field's range, the exact bin lengths, and
+ * the fields of one method with the other. */
+static void test_wsync_rejections(void) {
+  static const uint8_t id127[127] = {0}, h64[64] = {0};
+  reject_mutation(make_wsync_init, "method", MUT_SET, o_str("gloo"), "wsync_init.method: not one of nccl, cuda_ipc");
+  reject_mutation(make_wsync_init, "unique_id", MUT_SET, o_bin(id127, 127), "wsync_init.unique_id: 127 bytes, must be 128");
+  reject_mutation(make_wsync_init, "unique_id", MUT_SET, o_str("id"), "wsync_init.unique_id: expected bin, got str");
+  reject_mutation(make_wsync_init, "unique_id", MUT_DEL, o_nil(), "wsync_init: missing field 'unique_id' (method nccl)");
+  reject_mutation(make_wsync_init, "rank", MUT_SET, o_uint(3), "wsync_init.rank: 3");
+  reject_mutation(make_wsync_init, "rank", MUT_SET, o_uint(0), "wsync_init.rank: 0");
+  reject_mutation(make_wsync_init, "nranks", MUT_SET, o_uint(1), "wsync_init.nranks: 1");
+  reject_mutation(make_wsync_init, "nranks", MUT_SET, o_uint(RLVR_PROTO_MAX_RANKS + 1), "wsync_init.nranks");
+  reject_mutation(make_wsync_init, "handle", MUT_ADD, o_bin(h64, 64), "wsync_init.handle: not allowed with method nccl");
+  reject_mutation(make_wsync_init, "bucket_bytes", MUT_SET, o_uint(1000), "bucket_bytes: 1000 is not a multiple of 256");
+  reject_mutation(make_wsync_init, "bucket_bytes", MUT_SET, o_uint(0), "wsync_init.bucket_bytes: 0");
+  reject_mutation(make_wsync_init, "bytes", MUT_SET, o_uint(0), "wsync_init.bytes: 0");
+  reject_mutation(make_wsync_init, "timeout_ms", MUT_SET, o_uint(0), "wsync_init.timeout_ms: 0");
+  reject_mutation(make_wsync_init, "layout", MUT_SET, o_int(-1), "wsync_init.layout: -1 is negative");
+  reject_mutation(make_wsync_init_ipc, "device", MUT_SET, o_bin(h64, 15), "wsync_init.device: 15 bytes, must be 16");
+  reject_mutation(make_wsync_init_ipc, "handle", MUT_SET, o_bin(h64, 63), "wsync_init.handle: 63 bytes, must be 64");
+  reject_mutation(make_wsync_init_ipc, "slots", MUT_SET, o_uint(0), "wsync_init.slots: 0");
+  reject_mutation(make_wsync_init_ipc, "slots", MUT_SET, o_uint(RLVR_PROTO_MAX_SLOTS + 1), "wsync_init.slots");
+  reject_mutation(make_wsync_init_ipc, "slot_bytes", MUT_SET, o_uint(988000000), "wsync_init.slot_bytes: 988000000");
+  reject_mutation(make_wsync_init_ipc, "slot_bytes", MUT_SET, o_uint(988000256 + 100), "not a multiple of 256");
+  reject_mutation(make_wsync_init_ipc, "slot_bytes", MUT_DEL, o_nil(), "missing field 'slot_bytes' (method cuda_ipc)");
+  reject_mutation(make_wsync_init_ipc, "rank", MUT_ADD, o_uint(1), "wsync_init.rank: not allowed with method cuda_ipc");
+  reject_mutation(make_wsync, "slot", MUT_SET, o_uint(RLVR_PROTO_MAX_SLOTS), "wsync.slot: 16");
+  reject_mutation(make_wsync, "version", MUT_DEL, o_nil(), "wsync: missing field 'version'");
+  reject_mutation(make_wsync, "version", MUT_SET, o_float(14.0), "wsync.version: expected uint, got float");
+  reject_mutation(make_wsync_ack, "worker_id", MUT_SET, o_str(""), "wsync_ack.worker_id");
+  reject_mutation(make_wsync_ack, "version", MUT_SET, o_nil(), "wsync_ack.version: is nil");
+  /* Optional fields left out: NCCL's wsync has no slot; a join ack has no version. */
+  rlvr_buf b = {0};
+  rlvr_msg m = make_wsync(), d;
+  m.wsync.has_slot = 0;
+  encode_ok(&m, 0, &b);
+  CHECK(rlvr_msg_decode(b.data, b.len, &d) == RLVR_OK && !d.wsync.has_slot && d.wsync.version == 14);
+  rlvr_msg_free(&d);
+  m = make_wsync_ack();
+  m.wsync_ack.has_version = 0;
+  encode_ok(&m, 0, &b);
+  CHECK(rlvr_msg_decode(b.data, b.len, &d) == RLVR_OK && !d.wsync_ack.has_version);
+  rlvr_msg_free(&d);
+  /* The encoder refuses a method without its bytes. */
+  m = make_wsync_init();
+  m.wsync_init.unique_id = NULL;
+  CHECK(rlvr_msg_encode(&m, 0, &b) == RLVR_ERR_ARG);
+  m = make_wsync_init_ipc();
+  m.wsync_init.method = (rlvr_wsync_method)5;
+  CHECK(rlvr_msg_encode(&m, 0, &b) == RLVR_ERR_ARG);
+  rlvr_buf_free(&b);
+  printf("ok   wsync rejections\n");
+}
+
 /* Random corruption of valid messages and random bytes: each decode either
  * succeeds or returns RLVR_ERR_PROTOCOL; ASan and UBSan watch the rest. */
 static void test_corruption(void) {
@@ -1047,6 +1156,7 @@ int main(int argc, char **argv) {
   test_fixtures();
   test_weight_frames();
   test_rejections();
+  test_wsync_rejections();
   test_corruption();
   test_encode_errors();
   return test_done();

@@ -106,6 +106,16 @@ def main():
     messages["stats"] = msg("stats", sender="worker-7", values={"tokens_per_s": 1234.5, "groups": 3.0})
     messages["shutdown"] = msg("shutdown", reason="run finished")
     messages["error"] = msg("error", code=-10, message="work 99: bad prompt", work_id=99)
+    # GPU weight sync: the NCCL id, IPC handle and device UUID are opaque bytes.
+    messages["wsync_init"] = msg("wsync_init", method="nccl", layout=0x8F3A5C7E12345678, bytes=988000256,
+                                 bucket_bytes=64 << 20, timeout_ms=30000, unique_id=bytes(range(128)),
+                                 rank=2, nranks=3)
+    messages["wsync_init_ipc"] = msg("wsync_init", method="cuda_ipc", layout=0x8F3A5C7E12345678,
+                                     bytes=988000256, bucket_bytes=64 << 20, timeout_ms=30000,
+                                     handle=bytes(range(100, 164)), device=bytes(range(200, 216)), slots=2,
+                                     slot_bytes=988000256)
+    messages["wsync"] = msg("wsync", version=14, slot=1)
+    messages["wsync_ack"] = msg("wsync_ack", worker_id="worker-7", version=14)
 
     for name, m in messages.items():
         data = msgpack.packb(m, use_bin_type=True)
