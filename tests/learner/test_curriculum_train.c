@@ -28,6 +28,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "proc_wait.h"
 #include "testing.h"
 
 static const char *bin;
@@ -38,12 +39,6 @@ enum { NREC = 12, STEPS = 6, P = 2 };
 /* Record q<i>'s correct count of 11 samples: all different, q0 11 (always
  * solved), q1 0 (never), the rest a scrambled 1..10. */
 static const int correct_of[NREC] = {11, 0, 7, 2, 9, 4, 10, 1, 5, 8, 3, 6};
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void write_text(const char *name, const char *text) {
   char path[512];
@@ -87,9 +82,9 @@ static int run_train(const char *name, const char *a1, const char *a2) {
     execv(bin, argv);
     _exit(127);
   }
-  const double t0 = now_s();
+  const double t0 = proc_now_s();
   int status;
-  while (now_s() - t0 < 120) {
+  while (proc_now_s() - t0 < 120) {
     if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     usleep(20000);
   }
@@ -177,9 +172,9 @@ int main(void) {
 
   printf("-- easy\n");
   write_config("easy", "rates.jsonl", "curriculum_order = 'easy_first', curriculum_drop_solved = true, curriculum_drop_unsolved = true");
-  double t0 = now_s();
+  double t0 = proc_now_s();
   CHECK(run_train("easy", NULL, NULL) == 0);
-  printf("easy: %.1f s\n", now_s() - t0);
+  printf("easy: %.1f s\n", proc_now_s() - t0);
   char got[STEPS * P][16];
   CHECK(group_items("easy", got, STEPS * P) == STEPS * P);
   int in_order = 0;
@@ -206,9 +201,9 @@ int main(void) {
                        "curriculum_drop_solved = true, curriculum_drop_unsolved = true";
   write_config("straight", "rates.jsonl", target);
   write_config("resumed", "rates.jsonl", target);
-  t0 = now_s();
+  t0 = proc_now_s();
   CHECK(run_train("straight", NULL, NULL) == 0);
-  printf("straight: %.1f s\n", now_s() - t0);
+  printf("straight: %.1f s\n", proc_now_s() - t0);
   CHECK(run_train("resumed", "--stop-after", "3") == 0);
   char *ck = run_file("resumed", "metrics.jsonl");
   int lines = 0;

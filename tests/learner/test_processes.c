@@ -35,16 +35,11 @@
 #include "core/file.h"
 #include "core/protocol.h"
 #include "model/checkpoint.h"
+#include "proc_wait.h"
 #include "testing.h"
 
 static const char *bin;
 static char root[256];
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static pid_t spawn(char *const argv[], const char *log) {
   pid_t pid = fork();
@@ -58,38 +53,6 @@ static pid_t spawn(char *const argv[], const char *log) {
     _exit(127);
   }
   return pid;
-}
-
-/* Waits up to seconds for pid; returns its status, or -1 (then kills it). */
-static int wait_exit(pid_t pid, double seconds) {
-  const double t0 = now_s();
-  int status;
-  while (now_s() - t0 < seconds) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    usleep(20000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-static int count_lines(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  int n = 0, c;
-  while ((c = fgetc(f)) != EOF) n += c == '\n';
-  fclose(f);
-  return n;
-}
-
-static int wait_lines(const char *path, int n, double seconds) {
-  const double t0 = now_s();
-  while (now_s() - t0 < seconds) {
-    if (count_lines(path) >= n) return 1;
-    usleep(20000);
-  }
-  return 0;
 }
 
 static void write_config(const char *name, int steps) {
@@ -123,8 +86,8 @@ static pid_t start_learner(const char *name, int resume, char *endpoint, size_t 
   unlink(ep);
   char *argv[] = {(char *)bin, "learner", cfg, "--endpoint-file", ep, resume ? "--resume" : NULL, NULL};
   pid_t pid = spawn(argv, log);
-  const double t0 = now_s();
-  while (now_s() - t0 < 30) {
+  const double t0 = proc_now_s();
+  while (proc_now_s() - t0 < 30) {
     char *text;
     size_t len;
     if (rlvr_file_read(ep, &text, &len) == RLVR_OK && len > 0 && text[len - 1] == '\n') {
@@ -260,38 +223,38 @@ static int run(const char *name, int fault) {
   write_config(name, 6);
   char ep[512], metrics[512];
   snprintf(metrics, sizeof metrics, "%s/%s/metrics.jsonl", root, name);
-  const double t0 = now_s();
+  const double t0 = proc_now_s();
   pid_t L = start_learner(name, 0, ep, sizeof ep);
   pid_t A = start_worker(name, ep, "A"), B = start_worker(name, ep, "B"), C = 0;
   int garbage = 0, ok = 1;
   if (fault == 1) {
-    ok &= wait_lines(metrics, 2, 60);
+    ok &= proc_wait_lines(metrics, 2, 60);
     kill(A, SIGKILL);
     waitpid(A, NULL, 0);
     A = 0;
     C = start_worker(name, ep, "C");
     garbage = send_garbage(ep);
   } else if (fault == 2) {
-    ok &= wait_lines(metrics, 3, 60);
+    ok &= proc_wait_lines(metrics, 3, 60);
     kill(L, SIGKILL);
     waitpid(L, NULL, 0);
-    printf("learner killed after %d steps\n", count_lines(metrics));
+    printf("learner killed after %d steps\n", proc_count_lines(metrics));
     L = start_learner(name, 1, ep, sizeof ep); /* a new port: the workers follow */
     kill(A, SIGTERM);
     kill(B, SIGTERM);
-    wait_exit(A, 20);
-    wait_exit(B, 20);
+    proc_wait_exit(A, 20, 0);
+    proc_wait_exit(B, 20, 0);
     A = start_worker(name, ep, "A2");
     B = start_worker(name, ep, "B2");
   }
-  int st = wait_exit(L, 90);
+  int st = proc_wait_exit(L, 90, 0);
   ok &= st == 0;
   if (st != 0) fprintf(stderr, "%s: the learner ended with status %d (see %s/%s.learner.log)\n", name, st, root, name);
   /* the workers leave on the learner's shutdown message */
-  if (A) ok &= wait_exit(A, 20) == 0;
-  if (B) ok &= wait_exit(B, 20) == 0;
-  if (C) ok &= wait_exit(C, 20) == 0;
-  printf("%s: %.1f s\n", name, now_s() - t0);
+  if (A) ok &= proc_wait_exit(A, 20, 0) == 0;
+  if (B) ok &= proc_wait_exit(B, 20, 0) == 0;
+  if (C) ok &= proc_wait_exit(C, 20, 0) == 0;
+  printf("%s: %.1f s\n", name, proc_now_s() - t0);
   char **lines;
   infra_sums s;
   int n = read_metrics(name, &lines, &s);

@@ -28,16 +28,11 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "proc_wait.h"
 #include "testing.h"
 
 static const char *bin;
 static char root[256];
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The restart run names its worker program (train.worker_command) instead
  * of letting `rlvr train` run itself. */
@@ -78,36 +73,6 @@ static pid_t spawn_train(const char *name, int resume) {
     _exit(127);
   }
   return pid;
-}
-
-static int wait_exit(pid_t pid, double seconds) {
-  const double t0 = now_s();
-  int status;
-  while (now_s() - t0 < seconds) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return status;
-    usleep(20000);
-  }
-  kill(-pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-static int count_lines(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  int n = 0, c;
-  while ((c = fgetc(f)) != EOF) n += c == '\n';
-  fclose(f);
-  return n;
-}
-
-static int wait_lines(const char *path, int n, double seconds) {
-  const double t0 = now_s();
-  while (now_s() - t0 < seconds) {
-    if (count_lines(path) >= n) return 1;
-    usleep(20000);
-  }
-  return 0;
 }
 
 static char *file_text(const char *name, const char *file) {
@@ -189,10 +154,10 @@ int main(void) {
 
   printf("-- straight\n");
   write_config("straight");
-  double t0 = now_s();
+  double t0 = proc_now_s();
   pid_t p = spawn_train("straight", 0);
-  CHECK(wait_exit(p, 120) == 0);
-  printf("straight: %.1f s\n", now_s() - t0);
+  CHECK(proc_wait_exit(p, 120, 1) == 0);
+  printf("straight: %.1f s\n", proc_now_s() - t0);
   int finished = 0;
   double before = summary_accuracy("straight", "initial", NULL), after = summary_accuracy("straight", "grpo", &finished);
   printf("straight: held-out accuracy %.3f -> %.3f, finished %d\n", before, after, finished);
@@ -206,17 +171,17 @@ int main(void) {
   snprintf(path, sizeof path, "%s/straight/model/model.safetensors", root);
   CHECK(rlvr_file_exists(path));
   snprintf(path, sizeof path, "%s/straight/eval_grpo.jsonl", root);
-  CHECK(count_lines(path) == 16);
+  CHECK(proc_count_lines(path) == 16);
 
   printf("-- restart\n");
   write_config("restart");
   p = spawn_train("restart", 0);
   snprintf(metrics, sizeof metrics, "%s/restart/metrics.jsonl", root);
-  CHECK(wait_lines(metrics, 2, 120));
+  CHECK(proc_wait_lines(metrics, 2, 120));
   pid_t w = worker_pid("restart", "worker-1");
   CHECK(w > 0);
   if (w > 0) kill(w, SIGKILL);
-  CHECK(wait_exit(p, 120) == 0);
+  CHECK(proc_wait_exit(p, 120, 1) == 0);
   snprintf(path, sizeof path, "%s/restart/logs/worker-1.1.log", root);
   CHECK(rlvr_file_exists(path));
   CHECK(same_metrics("straight", "restart"));
@@ -225,16 +190,16 @@ int main(void) {
   write_config("ctrlc");
   p = spawn_train("ctrlc", 0);
   snprintf(metrics, sizeof metrics, "%s/ctrlc/metrics.jsonl", root);
-  CHECK(wait_lines(metrics, 3, 120));
+  CHECK(proc_wait_lines(metrics, 3, 120));
   kill(-p, SIGINT); /* the whole group, as a terminal's Ctrl-C */
-  CHECK(wait_exit(p, 60) == 0);
-  int n = count_lines(metrics);
+  CHECK(proc_wait_exit(p, 60, 1) == 0);
+  int n = proc_count_lines(metrics);
   summary_accuracy("ctrlc", "grpo", &finished);
   snprintf(path, sizeof path, "%s/ctrlc/checkpoints/latest", root);
   printf("ctrl-c: stopped after %d steps, finished %d, checkpoint %d\n", n, finished, rlvr_file_exists(path));
   CHECK(n >= 3 && n < 8 && !finished && rlvr_file_exists(path));
   p = spawn_train("ctrlc", 1);
-  CHECK(wait_exit(p, 120) == 0);
+  CHECK(proc_wait_exit(p, 120, 1) == 0);
   summary_accuracy("ctrlc", "grpo", &finished);
   CHECK(finished);
   char log[600];
@@ -267,7 +232,7 @@ int main(void) {
           root);
   fclose(f);
   p = spawn_train("warm", 0);
-  CHECK(wait_exit(p, 120) == 0);
+  CHECK(proc_wait_exit(p, 120, 1) == 0);
   double sft = summary_accuracy("warm", "sft", NULL), grpo = summary_accuracy("warm", "grpo", &finished);
   printf("warm: held-out accuracy sft %.3f, grpo %.3f, finished %d\n", sft, grpo, finished);
   CHECK(sft >= 0 && grpo >= 0 && finished);
@@ -277,7 +242,7 @@ int main(void) {
   CHECK(cfg && strstr(cfg, "/warm/sft/model"));
   free(cfg);
   snprintf(metrics, sizeof metrics, "%s/warm/metrics.jsonl", root);
-  CHECK(count_lines(metrics) == 2);
+  CHECK(proc_count_lines(metrics) == 2);
 
   if (!test_failures && !getenv("RLVR_KEEP_TMP")) {
     char cmd[300];
