@@ -23,25 +23,12 @@
 
 local M = { name = "consensus", version = "1" }
 
-local OPTION_KEYS = {
-  "last_number", "answer_tags", "boxed", "gsm8k", "answer_is", "rel_tol", "min_sig_digits",
-}
-
+-- A gold answer's text as math.lua reads it (rlvr.math_gold_text); a blank
+-- string is no label here, where math.lua would raise an error.
 local function as_gold(v)
-  if type(v) == "string" then
-    if v:match("^%s*$") then return nil end
-    return v
-  end
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if type(v) == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return nil end
-    for digits = 15, 17 do
-      local s = string.format("%." .. digits .. "g", v)
-      if tonumber(s) == v then return s end
-    end
-    return string.format("%.17g", v)
-  end
-  return nil
+  local s = rlvr.math_gold_text(v)
+  if s and s:match("^%s*$") then return nil end
+  return s
 end
 
 -- The list of gold answers, or an empty list when the item has no label.
@@ -64,22 +51,9 @@ local function golds_of(reference)
   return {}
 end
 
-local function options(reference, meta)
-  local o = {}
-  for i = 1, 2 do
-    local src = i == 1 and reference or meta
-    if type(src) == "table" then
-      for _, k in ipairs(OPTION_KEYS) do
-        if src[k] ~= nil then o[k] = src[k] end
-      end
-    end
-  end
-  return o
-end
-
 function M.verify(completion, reference, meta)
   local golds = golds_of(reference)
-  local opts = options(reference, meta)
+  local opts = rlvr.math_options(reference, meta)
   if #golds == 0 then
     local answer, extraction = rlvr.math_extract(completion, opts)
     if answer == nil or answer:match("^%s*$") then
@@ -87,17 +61,9 @@ function M.verify(completion, reference, meta)
     end
     return 0, { status = "ok", labelled = false, extracted = answer, extraction = extraction }
   end
-  local best_score, best_status, best_details
-  for _, gold in ipairs(golds) do
-    local score, status, details = rlvr.math_verify(completion, gold, opts)
-    if not best_details or score > best_score then
-      best_score, best_status, best_details = score, status, details
-    end
-    if score >= 1 or status ~= "ok" then break end
-  end
-  best_details.status = best_status
-  best_details.labelled = true
-  return best_score, best_details
+  local score, details = rlvr.math_verify_golds(completion, golds, opts)
+  details.labelled = true
+  return score, details
 end
 
 return M

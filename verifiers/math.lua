@@ -21,24 +21,10 @@
 
 local M = { name = "math", version = "1" }
 
-local OPTION_KEYS = {
-  "last_number", "answer_tags", "boxed", "gsm8k", "answer_is", "rel_tol", "min_sig_digits",
-}
-
-local function as_gold(v)
-  if type(v) == "string" then return v end
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  if type(v) == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return nil end
-    -- the shortest decimal that reads back as v: JSON 0.1 is the answer 0.1
-    for digits = 15, 17 do
-      local s = string.format("%." .. digits .. "g", v)
-      if tonumber(s) == v then return s end
-    end
-    return string.format("%.17g", v)
-  end
-  return nil
-end
+-- rlvr.math_gold_text (verifiers/mathlib_lua.c) turns a string or a number
+-- into the gold text, shared with consensus.lua: a number becomes the
+-- shortest decimal that reads back as it (JSON 0.1 is the answer 0.1).
+local as_gold = rlvr.math_gold_text
 
 local function golds_of(reference)
   local g = as_gold(reference)
@@ -63,33 +49,11 @@ local function golds_of(reference)
   error("math: the reference has no 'answer' (nor 'answers', 'gold', 'solution') field", 0)
 end
 
-local function options(reference, meta)
-  local o = {}
-  for i = 1, 2 do -- reference first, then meta (which wins); either may be nil
-    local src = i == 1 and reference or meta
-    if type(src) == "table" then
-      for _, k in ipairs(OPTION_KEYS) do
-        if src[k] ~= nil then o[k] = src[k] end
-      end
-    end
-  end
-  return o
-end
-
+-- The options come from the reference object, then meta (which wins):
+-- rlvr.math_options. Each gold is tried in turn (the best score kept, a
+-- blank gold an error): rlvr.math_verify_golds.
 function M.verify(completion, reference, meta)
-  local golds = golds_of(reference)
-  local opts = options(reference, meta)
-  local best_score, best_status, best_details
-  for _, gold in ipairs(golds) do
-    if gold:match("^%s*$") then error("math: the gold answer is empty", 0) end
-    local score, status, details = rlvr.math_verify(completion, gold, opts)
-    if not best_details or score > best_score then
-      best_score, best_status, best_details = score, status, details
-    end
-    if score >= 1 or status ~= "ok" then break end
-  end
-  best_details.status = best_status
-  return best_score, best_details
+  return rlvr.math_verify_golds(completion, golds_of(reference), rlvr.math_options(reference, meta))
 end
 
 return M

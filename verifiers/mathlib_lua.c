@@ -16,12 +16,25 @@
  *   rlvr.arith_eval(expr) -> "p/q", {integers used}, unary_minus; or nil, error
  *   rlvr.rat(a, op, b) -> "p/q" for op in + - * / ^ (b an integer for ^);
  *                         -1/0/1 for op "cmp"; a, b: "p/q", decimals or numbers
+ * and the reference handling that math.lua and consensus.lua share:
+ *   rlvr.math_gold_text(v) -> v as a gold answer's text: a string as it is,
+ *       an integer in decimal, a finite float as the shortest decimal that
+ *       reads back as it (JSON 0.1 is the answer 0.1); nil for anything else
+ *   rlvr.math_options(reference, meta) -> the opts keys below found in the
+ *       reference table, then in meta (which wins); either may be nil
+ *   rlvr.math_verify_golds(completion, golds, opts) -> score, details:
+ *       rlvr.math_verify against each gold of the list in turn, the best
+ *       kept (the first of equals), stopping at a score of 1 or a status
+ *       other than "ok"; details.status is that best one's status. A blank
+ *       gold reached raises "math: the gold answer is empty".
  * opts (all optional): answer_tags = {"<answer>", "</answer>"} (false: off),
  * boxed, gsm8k, answer_is, last_number (booleans), rel_tol, min_sig_digits. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -322,11 +335,102 @@ fail:
   return 2;
 }
 
+static int l_math_gold_text(lua_State *L) {
+  luaL_checkany(L, 1);
+  char buf[64];
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    lua_pushvalue(L, 1);
+  } else if (lua_isinteger(L, 1)) {
+    lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, 1));
+  } else if (lua_type(L, 1) == LUA_TNUMBER && isfinite(lua_tonumber(L, 1))) {
+    const double v = lua_tonumber(L, 1);
+    for (int digits = 15; digits <= 17; digits++) { /* 17 always reads back */
+      snprintf(buf, sizeof buf, "%.*g", digits, v);
+      if (strtod(buf, NULL) == v) break;
+    }
+    lua_pushstring(L, buf);
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
+static int l_math_options(lua_State *L) {
+  static const char *const keys[] = {"last_number", "answer_tags", "boxed",          "gsm8k",
+                                     "answer_is",   "rel_tol",     "min_sig_digits", NULL};
+  lua_settop(L, 2);
+  lua_createtable(L, 0, 8);
+  for (int src = 1; src <= 2; src++) { /* the reference, then meta (which wins) */
+    if (lua_type(L, src) != LUA_TTABLE) continue;
+    for (const char *const *k = keys; *k; k++) {
+      if (lua_getfield(L, src, *k) == LUA_TNIL) lua_pop(L, 1);
+      else lua_setfield(L, 3, *k);
+    }
+  }
+  return 1;
+}
+
+static int blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isspace((unsigned char)s[i])) return 0;
+  return 1;
+}
+
+static int l_math_verify_golds(lua_State *L) {
+  luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 3);
+  lua_pushnil(L); /* 4, 5, 6: the best score, status and details so far */
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_Number best = 0;
+  for (lua_Integer i = 1; lua_geti(L, 2, i) != LUA_TNIL; i++) { /* 7: the gold */
+    size_t n;
+    const char *gold = lua_type(L, 7) == LUA_TSTRING ? lua_tolstring(L, 7, &n) : NULL;
+    if (!gold) {
+      lua_pushfstring(L, "math: gold %d is not a string", (int)i);
+      return lua_error(L);
+    }
+    if (blank(gold, n)) { /* as error(msg, 0) in Lua: no position */
+      lua_pushliteral(L, "math: the gold answer is empty");
+      return lua_error(L);
+    }
+    lua_pushcfunction(L, l_math_verify);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 7);
+    lua_pushvalue(L, 3);
+    lua_call(L, 3, 3); /* 8, 9, 10: score, status, details */
+    const lua_Number score = lua_tonumber(L, 8);
+    const int ok = !strcmp(lua_tostring(L, 9), "ok");
+    if (lua_isnil(L, 6) || score > best) {
+      best = score;
+      lua_copy(L, 8, 4);
+      lua_copy(L, 9, 5);
+      lua_copy(L, 10, 6);
+    }
+    lua_settop(L, 6);
+    if (score >= 1 || !ok) break;
+  }
+  if (lua_isnil(L, 6)) {
+    lua_pushliteral(L, "math: no gold answer");
+    return lua_error(L);
+  }
+  lua_pushvalue(L, 5);
+  lua_setfield(L, 6, "status");
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 6);
+  return 2;
+}
+
 void rlvr_lua_open_mathlib(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"math_verify", l_math_verify}, {"math_extract", l_math_extract}, {"math_equal", l_math_equal},
       {"math_parse", l_math_parse},   {"math_value", l_math_value},     {"arith_eval", l_arith_eval},
-      {"rat", l_rat},                 {NULL, NULL},
+      {"rat", l_rat},
+      {"math_gold_text", l_math_gold_text},
+      {"math_options", l_math_options},
+      {"math_verify_golds", l_math_verify_golds},
+      {NULL, NULL},
   };
   luaL_setfuncs(L, fns, 0);
 }
