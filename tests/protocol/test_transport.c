@@ -146,6 +146,28 @@ static void test_channels(const char *transport) {
   rlvr_peer_set(&nobody, "nobody");
   CHECK(rlvr_sock_send(lw, &nobody, &work) == RLVR_ERR_IO);
   CHECK(strstr(rlvr_error_message(), "no peer 'nobody'") != NULL);
+  /* GPU weight sync set-up on the work channel: wsync_init and wsync to the
+   * worker, wsync_ack back; never the other way, never on the weights PUB. */
+  uint8_t nccl_id[RLVR_PROTO_NCCL_ID_BYTES] = {7};
+  rlvr_msg wi = {.type = RLVR_MSG_WSYNC_INIT};
+  wi.wsync_init = (rlvr_msg_wsync_init){.method = RLVR_WSYNC_METHOD_NCCL, .layout = 99, .bytes = 512,
+                                        .bucket_bytes = 256, .timeout_ms = 1000, .unique_id = nccl_id, .rank = 1,
+                                        .nranks = 2};
+  CHECK(rlvr_sock_send(lw, &from, &wi) == RLVR_OK);
+  CHECK(rlvr_sock_recv(ww, &m, NULL, 2000) == RLVR_OK && m.type == RLVR_MSG_WSYNC_INIT && m.wsync_init.rank == 1 &&
+        m.wsync_init.unique_id[0] == 7);
+  rlvr_msg_free(&m);
+  rlvr_msg ws = {.type = RLVR_MSG_WSYNC};
+  ws.wsync = (rlvr_msg_wsync){.version = 3};
+  CHECK(rlvr_sock_send(lw, &from, &ws) == RLVR_OK);
+  CHECK(rlvr_sock_recv(ww, &m, NULL, 2000) == RLVR_OK && m.type == RLVR_MSG_WSYNC && m.wsync.version == 3);
+  rlvr_msg_free(&m);
+  rlvr_msg wa = {.type = RLVR_MSG_WSYNC_ACK};
+  wa.wsync_ack = (rlvr_msg_wsync_ack){.worker_id = "w1", .has_version = 1, .version = 3};
+  CHECK(rlvr_sock_send(ww, NULL, &wa) == RLVR_OK);
+  CHECK(recv_type(lw, RLVR_MSG_WSYNC_ACK, &from, 2000, "wsync_ack"));
+  CHECK(rlvr_sock_send(lw, &from, &wa) == RLVR_ERR_ARG && rlvr_sock_send(ww, NULL, &wi) == RLVR_ERR_ARG);
+  CHECK(rlvr_sock_send(lp, NULL, &ws) == RLVR_ERR_ARG);
 
   /* Trajectories. */
   rlvr_sample smp;
