@@ -205,6 +205,10 @@ int cmd_eval(int argc, char **argv) {
     goto done_policy;
   }
   FILE *out = NULL;
+  if (cfg.eval_output[0] && rlvr_mkdirs_parent(cfg.eval_output) != RLVR_OK) {
+    rc = cmd_fail("eval", "eval.output: %s", rlvr_error_message());
+    goto done_policy;
+  }
   if (cfg.eval_output[0] && !(out = fopen(cfg.eval_output, "w"))) {
     rc = cmd_fail("eval", "eval.output: cannot open %s for writing", cfg.eval_output);
     goto done_policy;
@@ -215,11 +219,13 @@ int cmd_eval(int argc, char **argv) {
   } else {
     char *json = rlvr_eval_summary_json(&eo, &s);
     puts(json);
-    if (cfg.eval_summary[0] && rlvr_file_write_atomic(cfg.eval_summary, json, strlen(json)) != RLVR_OK)
+    if (cfg.eval_summary[0] && (rlvr_mkdirs_parent(cfg.eval_summary) != RLVR_OK ||
+                                rlvr_file_write_atomic(cfg.eval_summary, json, strlen(json)) != RLVR_OK))
       rc = cmd_fail("eval", "%s", rlvr_error_message());
     char *html = NULL;
     if (rc == EXIT_OK && html_path &&
-        (rlvr_ttscale_html(json, &html) != RLVR_OK || rlvr_file_write_atomic(html_path, html, strlen(html)) != RLVR_OK))
+        (rlvr_ttscale_html(json, &html) != RLVR_OK || rlvr_mkdirs_parent(html_path) != RLVR_OK ||
+         rlvr_file_write_atomic(html_path, html, strlen(html)) != RLVR_OK))
       rc = cmd_fail("eval", "--html: %s", rlvr_error_message());
     free(html);
     free(json);

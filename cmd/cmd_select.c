@@ -222,6 +222,7 @@ static int write_file(const char *path, const char *what, int (*fn)(const rlvr_s
   RLVR_CHECK(mem != NULL, "open_memstream failed");
   int rc = fn(p, mem);
   fclose(mem);
+  if (!rc) rc = rlvr_mkdirs_parent(path);
   if (!rc) rc = rlvr_file_write_atomic(path, buf, len);
   free(buf);
   return rc ? rlvr_error_wrap(rc, "%s", what) : RLVR_OK;
@@ -234,6 +235,7 @@ static int write_kept(const char *path, const rlvr_select_pool *p, const size_t 
   RLVR_CHECK(mem != NULL, "open_memstream failed");
   int rc = rlvr_select_write_kept(p, order, n, mem);
   fclose(mem);
+  if (!rc) rc = rlvr_mkdirs_parent(path);
   if (!rc) rc = rlvr_file_write_atomic(path, buf, len);
   free(buf);
   return rc ? rlvr_error_wrap(rc, "select.output") : RLVR_OK;
@@ -352,7 +354,8 @@ int cmd_select(int argc, char **argv) {
     if (write_kept(cfg.select_output, &p, order, kept) != RLVR_OK ||
         (cfg.select_dropped[0] && write_file(cfg.select_dropped, "select.dropped", rlvr_select_write_dropped, &p)) ||
         (cfg.select_pass_rates[0] && write_file(cfg.select_pass_rates, "select.pass_rates", rlvr_select_write_pass_rates, &p)) ||
-        (cfg.select_summary[0] && rlvr_file_write_atomic(cfg.select_summary, json, strlen(json)) != RLVR_OK)) {
+        (cfg.select_summary[0] && (rlvr_mkdirs_parent(cfg.select_summary) != RLVR_OK ||
+                                   rlvr_file_write_atomic(cfg.select_summary, json, strlen(json)) != RLVR_OK))) {
       rc = cmd_fail("select", "%s", rlvr_error_message());
     } else {
       puts(json);

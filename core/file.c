@@ -175,6 +175,16 @@ int rlvr_mkdirs(const char *path) {
   return RLVR_OK;
 }
 
+int rlvr_mkdirs_parent(const char *file_path) {
+  const char *slash = strrchr(file_path, '/');
+  if (!slash || slash == file_path) return RLVR_OK;
+  char *dir = xstrdup(file_path);
+  dir[slash - file_path] = '\0';
+  const int rc = rlvr_mkdirs(dir);
+  free(dir);
+  return rc;
+}
+
 int rlvr_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;

@@ -40,6 +40,11 @@ void rlvr_file_unmap(rlvr_mapped_file *m);
 
 /* mkdir -p; existing directories are fine. */
 int rlvr_mkdirs(const char *path);
+/* mkdir -p of the directory part of a file's path ("a/b/c.json" -> a/b); a
+ * path without a directory part needs nothing. For commands whose output
+ * paths users name, so that `--output runs/x/out.jsonl` works on a fresh
+ * tree. */
+int rlvr_mkdirs_parent(const char *file_path);
 
 int rlvr_file_exists(const char *path);
 

@@ -1,6 +1,5 @@
 -- s1_budget_eval.lua — s1-style evaluation of a checkpoint with budget forcing.
 --
---   mkdir -p runs/s1_budget_eval
 --   rlvr eval experiments/examples/s1_budget_eval.lua \
 --       --output runs/s1_budget_eval/samples.jsonl --summary runs/s1_budget_eval/summary.json
 --   rlvr eval experiments/examples/s1_budget_eval.lua --model runs/r1_zero_gsm8k/model

@@ -1,7 +1,6 @@
 -- s1k_select.lua — s1K-style data selection from a pool with `rlvr select`,
 -- then GRPO on the selected prompts ordered by a pass-rate curriculum.
 --
---   mkdir -p runs/s1k_select
 --   rlvr select experiments/examples/s1k_select.lua --task data/pool.jsonl
 --   rlvr train  experiments/examples/s1k_select.lua
 --

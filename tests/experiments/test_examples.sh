@@ -67,7 +67,6 @@ check "r1_zero template: trained model" -- test -s "$tmp/r1z/model/config.json"
 model=$tmp/r1z/model
 
 # s1_budget_eval: one evaluation with budget forcing, then a sweep.
-mkdir -p "$tmp/ev"
 expect 0 "s1_budget_eval: eval 3 problems on tiny-qwen2" -- "$bin" eval "$ex/s1_budget_eval.lua" \
   --model $fixture --set task.template=plain --set task.source="$tmp/test.jsonl" --set eval.size=3 \
   --set eval.max_tokens=16 --set budget.min_think_tokens=3 --set budget.max_think_tokens=6 \
@@ -94,7 +93,6 @@ expect 0 "ttrl_consensus: train with the r1 template" -- "$bin" train "$ex/ttrl_
 
 # s1k_select: select from the pool, then train on the selection with the curriculum.
 sel=(--set verify.paths=tests/select/verifiers --set task.verifier=coin)
-mkdir -p "$tmp/s1k"
 expect 0 "s1k_select: rlvr select" -- "$bin" select "$ex/s1k_select.lua" --task "$tmp/pool.jsonl" \
   --model "$model" --set select.n=4 --set select.samples=4 --set eval.max_tokens=8 \
   --set select.output="$tmp/s1k/selected.jsonl" --set select.pass_rates="$tmp/s1k/rates.jsonl" \

@@ -32,6 +32,8 @@ assert s["accuracy"] == sum(l["correct"] for l in lines) / 4
 print("summary and lines ok")
 PY
 check "greedy summary fields" -- test $? = 0
+expect 0 "eval makes the directories of its output paths" -- "$bin" eval "${common[@]}" --output "$tmp/new/a/g.jsonl" --summary "$tmp/new/b/g.json"
+check "both written there" -- test -s "$tmp/new/a/g.jsonl" -a -s "$tmp/new/b/g.json"
 expect 0 "sampled eval" -- "$bin" eval "${common[@]}" --samples 3 --temperature 1 --output "$tmp/s1.jsonl"
 python3 - "$tmp/s1.jsonl" "$tmp/out" <<'PY'
 import json, sys
