@@ -17,7 +17,7 @@ struct rlvr_task_template {
   int chat;
 };
 
-static const char *const builtin_names[] = {"r1", "r1_zero", "plain", "chat"};
+static const char *const builtin_names[] = {"r1", "r1_zero", "plain", "think", "chat"};
 
 void rlvr_task_template_free(rlvr_task_template *t) {
   if (!t) return;
@@ -52,7 +52,7 @@ int rlvr_task_template_load(const char *name, const char *tasks_dir, rlvr_task_t
     for (size_t i = 0; i < sizeof builtin_names / sizeof builtin_names[0]; i++) known |= !strcmp(name, builtin_names[i]);
     if (!known)
       return rlvr_error(RLVR_ERR_CONFIG,
-                        "task.template: '%s' is not r1, r1_zero, plain, chat or a path to a template .lua file", name);
+                        "task.template: '%s' is not r1, r1_zero, plain, think, chat or a path to a template .lua file", name);
     snprintf(path, sizeof path, "%s/templates/%s.lua", tasks_dir ? tasks_dir : "tasks", name);
   }
   char *text = NULL;

@@ -20,7 +20,11 @@
 -- steps (additions: steps + 1 numbers per problem, 1..4), direct (0..1,
 -- default 0: the fraction of items whose solution is empty, so that their
 -- worked example states the answer without the columns; drawn after the
--- numbers, so the problems are the same whatever its value).
+-- numbers, so the problems are the same whatever its value), lead (default
+-- "": a line put before the columns of every worked example, e.g. lead=Wait,
+-- so that a model warm-started on them has learned that "Wait" is followed
+-- by the column work: what s1's budget forcing appends when thinking ends
+-- too early; docs/eval.md, "Budget forcing on the column task").
 
 local function column_lines(nums, digits, running)
   local lines, carry, sofar = {}, 0, ""
@@ -61,6 +65,9 @@ local function generate(rng, difficulty)
   assert(type(running) == "boolean", "difficulty.running must be true or false")
   local lines, total = column_lines(nums, digits, running)
   local skip = direct > 0 and rng:float() < direct
+  local lead = difficulty.lead or ""
+  assert(type(lead) == "string" and not lead:find("\n"), "difficulty.lead must be a string without newlines")
+  if lead ~= "" then table.insert(lines, 1, lead) end
   return {
     prompt = table.concat(shown, " + "),
     answer = total,

@@ -169,13 +169,41 @@ static void test_direct_and_verifier(void) {
   rlvr_generator_free(g6);
 }
 
+/* lead=Wait: every worked solution is "Wait", a newline and the solution the
+ * same item has without lead; answer-only items stay empty; the problems do
+ * not change. */
+static void test_lead(void) {
+  rlvr_generator *g0, *gw;
+  CHECK(rlvr_generator_load(SCRIPT, "digits=2,steps=1,direct=0.5", &g0) == RLVR_OK);
+  CHECK(rlvr_generator_load(SCRIPT, "digits=2,steps=1,direct=0.5,lead=Wait", &gw) == RLVR_OK);
+  int worked = 0, bad = 0;
+  for (int i = 0; i < 200; i++) {
+    rlvr_task_item a, b;
+    CHECK(rlvr_generator_make(g0, 11 + (uint64_t)i, "item a", &a) == RLVR_OK);
+    CHECK(rlvr_generator_make(gw, 11 + (uint64_t)i, "item b", &b) == RLVR_OK);
+    char want[512];
+    if (a.solution[0]) snprintf(want, sizeof want, "Wait\n%s", a.solution), worked++;
+    else want[0] = 0;
+    if (strcmp(a.prompt, b.prompt) || strcmp(a.answer, b.answer) || strcmp(b.solution, want)) {
+      if (bad++ < 3) fprintf(stderr, "FAIL lead: '%s' -> '%s', want '%s'\n", a.prompt, b.solution, want);
+    }
+    rlvr_task_item_clear(&a);
+    rlvr_task_item_clear(&b);
+  }
+  printf("lead=Wait: %d worked of 200, %d wrong\n", worked, bad);
+  CHECK(bad == 0 && worked > 50 && worked < 150);
+  rlvr_generator_free(g0);
+  rlvr_generator_free(gw);
+}
+
 static void test_bad_difficulty(void) {
   const char *bad[][2] = {{"digits=0,steps=1", "difficulty.digits"},
                           {"digits=10,steps=1", "difficulty.digits"},
                           {"digits=2,steps=0", "difficulty.steps"},
                           {"digits=2,steps=1,direct=2", "difficulty.direct"},
                           {"digits=2,steps=1,direct=yes", "difficulty.direct"},
-                          {"digits=2,steps=1,running=1", "difficulty.running"}};
+                          {"digits=2,steps=1,running=1", "difficulty.running"},
+                          {"digits=2,steps=1,lead=1", "difficulty.lead"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     rlvr_generator *g;
     int rc = rlvr_generator_load(SCRIPT, bad[i][0], &g);
@@ -199,6 +227,7 @@ int main(void) {
   test_items(2, 1, 0);
   test_items(3, 2, 0);
   test_direct_and_verifier();
+  test_lead();
   test_bad_difficulty();
   return test_done();
 }

@@ -69,6 +69,15 @@ int main(void) {
   }
   rlvr_task_template_free(t);
 
+  t = load("think");
+  if (t) {
+    check_text("think prompt", rlvr_task_template_prompt(t, item.prompt), "What is 2 + 3?\n<think>");
+    char *c = NULL;
+    CHECK(rlvr_task_template_completion(t, &item, &c) == RLVR_OK);
+    check_text("think completion", c, "2 + 3 = 5</think>\n<answer>5</answer>");
+  }
+  rlvr_task_template_free(t);
+
   t = load("chat");
   if (t) {
     CHECK(rlvr_task_template_is_chat(t));
