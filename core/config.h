@@ -241,6 +241,10 @@
   X(BOOL, train_report, "train.report", 1, "Write report.html (plots of the metrics) at the end of the run.") \
   X(STR, learner_endpoint, "learner.endpoint", "tcp://127.0.0.1:*",                                \
     "Where the learner binds: tcp://HOST:PORT (work on PORT, trajectories PORT+1, weights PORT+2; * = free ports), or ipc:///PATH (PATH.work, PATH.traj, PATH.weights).") \
+  X(STR, learner_device, "learner.device", "cpu",                                                  \
+    "Where the learner's forward, backward and AdamW run: cpu, or cuda (GPU 0; needs a CUDA build and a GPU).") \
+  X(STR, learner_dtype, "learner.dtype", "fp32",                                                    \
+    "learner.device = cuda: fp32, or bf16 (bf16 weights and activations, fp32 master weights, gradients and moments).") \
   X(INT, checkpoint_every, "checkpoint.every", 0, "Steps between training checkpoints; 0 = only at the end and at exit.") \
   X(INT, checkpoint_keep, "checkpoint.keep", 2, "Training checkpoints kept in RUN/checkpoints (older ones are deleted).") \
   X(BOOL, checkpoint_at_exit, "checkpoint.at_exit", 1, "Write a checkpoint when SIGINT or SIGTERM stops the run.") \

@@ -19,6 +19,7 @@
 #include "core/rng.h"
 #include "learner/checkpoint.h"
 #include "learner/jsonmp.h"
+#include "learner/learn_gpu.h"
 #include "learner/loss.h"
 #include "learner/metrics.h"
 #include "learner/schedule.h"
@@ -94,6 +95,10 @@ struct rlvr_learner {
   rlvr_forward_state fs;
   int fs_seq; /* max_seq the forward state was built for; 0 = not built */
   float *grads;
+  /* learner.device = cuda: the policy's forward, backward and AdamW run
+   * there (learn_gpu.h; fs then serves only the reference), and the host
+   * model gets the weights back after each step. NULL: all on the CPU. */
+  rlvr_learn_gpu *gpu;
   step_buf sb; /* the step's buffers */
 
   int64_t step;        /* steps done = policy version */
@@ -290,7 +295,8 @@ static int check_config(const rlvr_config *c) {
   if (!(c->optim_eps > 0)) return config_error("optim.eps", "must be > 0");
   if (!(c->optim_weight_decay >= 0)) return config_error("optim.weight_decay", "must be >= 0");
   if (!(c->optim_max_grad_norm >= 0)) return config_error("optim.max_grad_norm", "must be >= 0");
-  return RLVR_OK;
+  int use_gpu;
+  return rlvr_learn_gpu_check_config(c, &use_gpu); /* learner.device, learner.dtype */
 }
 
 /* Rebuilds the forward state when a batch needs longer sequences. */
@@ -318,6 +324,7 @@ void rlvr_learner_free(rlvr_learner *L) {
   rlvr_ledger_free(L->ledger);
   rlvr_adamw_free(&L->opt);
   if (L->fs_seq) rlvr_forward_free(&L->fs);
+  rlvr_learn_gpu_free(L->gpu);
   free(L->grads);
   step_buf_free(&L->sb);
   free(L->wgroups);
@@ -479,6 +486,14 @@ int rlvr_learner_build(rlvr_learner **out, const rlvr_config *cfg, const rlvr_le
   }
   rlvr_train_state_clear(&st);
   {
+    int use_gpu;
+    if ((rc = rlvr_learn_gpu_check_config(cfg, &use_gpu))) goto fail;
+    /* After the resume: the device starts from the checkpoint's weights and moments. */
+    if (use_gpu && (rc = rlvr_learn_gpu_build(&L->gpu, cfg->learner_dtype, &L->model, &L->opt, L->micro_batch,
+                                              L->temperature)))
+      goto fail;
+  }
+  {
     char path[PATH_CAP];
     if ((rc = pathf(path, sizeof path, "%s/config.lua", L->run_dir)) || (rc = rlvr_config_save(cfg, path))) goto fail;
   }
@@ -612,7 +627,7 @@ static int layout_micro_batch(rlvr_learner *L, step_buf *b, int r0, int B) {
     int len = (int)r->g->spec.nprompt + (int)r->s->n - 1;
     if (len > Tseq) Tseq = len;
   }
-  ensure_forward(L, Tseq);
+  if (!L->gpu || L->have_ref) ensure_forward(L, Tseq);
   for (int i = 0; i < B; i++) {
     const row_ref *r = &b->rows[r0 + i];
     const int np = (int)r->g->spec.nprompt, nc = (int)r->s->n, len = np + nc - 1;
@@ -694,6 +709,7 @@ static void fill_state(const rlvr_learner *L, rlvr_train_state *st) {
 }
 
 int rlvr_learner_checkpoint(rlvr_learner *L) {
+  if (L->gpu) rlvr_learn_gpu_download(L->gpu, &L->model, &L->opt); /* weights and moments */
   rlvr_train_state st;
   fill_state(L, &st);
   int written = 0;
@@ -799,7 +815,10 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
               (long long)L->step + 1);
   }
   for (int u = 0; u < L->updates && rc == RLVR_OK; u++) {
-    rlvr_grads_zero(&L->model, L->grads);
+    if (L->gpu)
+      rlvr_learn_gpu_grads_zero(L->gpu);
+    else
+      rlvr_grads_zero(&L->model, L->grads);
     double loss_sum = 0;
     for (int r0 = 0; r0 < sb->R && rc == RLVR_OK; r0 += MB) {
       const int B = sb->R - r0 < MB ? sb->R - r0 : MB;
@@ -808,8 +827,10 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
         if ((rc = rlvr_forward(&L->fs, &L->ref, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full, NULL, NULL))) break;
         gather_completion(sb, r0, B, Tseq, sb->lp_full, sb->lp_ref + (size_t)r0 * Tc);
       }
-      if ((rc = rlvr_forward(&L->fs, &L->model, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full,
-                             u == 0 ? sb->ent_full : NULL, NULL)))
+      if ((rc = L->gpu ? rlvr_learn_gpu_forward(L->gpu, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full,
+                                                u == 0 ? sb->ent_full : NULL)
+                       : rlvr_forward(&L->fs, &L->model, sb->tokens, sb->lens, B, Tseq, sb->targets, sb->lp_full,
+                                      u == 0 ? sb->ent_full : NULL, NULL)))
         break;
       gather_completion(sb, r0, B, Tseq, sb->lp_full, sb->lp_c);
       if (u == 0) {
@@ -847,11 +868,15 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
         const int np = (int)sb->rows[r0 + i].g->spec.nprompt, nc = (int)sb->rows[r0 + i].s->n;
         for (int j = 0; j < nc; j++) sb->w_full[(size_t)i * Tseq + np - 1 + j] = sb->dlp_c[(size_t)i * Tc + j];
       }
-      rlvr_backward(&L->fs, &L->model, sb->w_full, NULL, L->grads);
+      if (L->gpu)
+        rlvr_learn_gpu_backward(L->gpu, sb->w_full);
+      else
+        rlvr_backward(&L->fs, &L->model, sb->w_full, NULL, L->grads);
       if (L->env.tick) L->env.tick(L->env.tick_ctx);
     }
     if (rc || totals.tokens == 0) break;
-    const double gn = rlvr_clip_grad_norm(L->grads, L->model.num_params, L->max_grad_norm);
+    const double gn = L->gpu ? rlvr_learn_gpu_clip_grad_norm(L->gpu, L->max_grad_norm)
+                             : rlvr_clip_grad_norm(L->grads, L->model.num_params, L->max_grad_norm);
     if (!isfinite(loss_sum) || !isfinite(gn)) {
       rc = rlvr_error(RLVR_ERR_RANGE, "step %lld: the loss (%g) or the gradient norm (%g) is not finite",
                       (long long)L->step + 1, loss_sum, gn);
@@ -859,10 +884,14 @@ int rlvr_learner_try_step(rlvr_learner *L, int *stepped) {
     }
     const double lr = rlvr_lr_at(&L->sched, L->opt.step);
     L->adamw.lr = (float)lr;
-    rlvr_adamw_step(&L->opt, &L->adamw, L->model.params_memory, L->grads);
+    if (L->gpu)
+      rlvr_learn_gpu_adamw_step(L->gpu, &L->opt, &L->adamw);
+    else
+      rlvr_adamw_step(&L->opt, &L->adamw, L->model.params_memory, L->grads);
     if (u == 0) loss_first = loss_sum, grad_norm_first = gn, lr_first = lr;
     updated++;
   }
+  if (rc == RLVR_OK && L->gpu && updated) rlvr_learn_gpu_download(L->gpu, &L->model, NULL); /* to publish */
   const double t_learned = now_s();
   if (rc) goto done;
 

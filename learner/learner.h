@@ -43,6 +43,9 @@
  *     from 1 and clipping acts);
  *  6. version + 1: env.publish gets the new weights; metrics.jsonl gets the
  *     step's line (docs/metrics.md); a checkpoint every checkpoint.every steps.
+ * With learner.device = cuda the policy's forward, backward, clipping and
+ * AdamW of 2-5 run on GPU 0 (learner/learn_gpu.h; the loss stays on the
+ * host), and the weights come back to the host model after each step.
  *
  * Ownership: the learner owns its model, optimizer, data and files; messages
  * handed to it are only read during the call; the work message it returns
