@@ -40,7 +40,7 @@
   X(STR, task_paths, "task.paths", "",                                                             \
     "Directories searched for generator scripts NAME.lua, ':'-separated, before the built-in tasks/generators/.") \
   X(STR, task_template, "task.template", "r1",                                                     \
-    "Prompt template: r1 (R1-Zero text, <think> opened), r1_zero (the paper's text, ending at 'Assistant:'), plain, chat (the model's chat template), or a path to a template .lua file.") \
+    "Prompt template: r1 (R1-Zero text, <think> opened), r1_zero (the paper's text, ending at 'Assistant:'), plain, think (plain with the working in <think> tags), chat (the model's chat template), or a path to a template .lua file.") \
   X(INT, task_seed, "task.seed", 0,                                                                \
     "Seed of the training order (dataset shuffles, the generator's stream); 0 = run.seed.")        \
   X(INT, task_split_seed, "task.split_seed", 0,                                                    \
