@@ -201,6 +201,23 @@ void rlvr_head_forward(const rlvr_model *m, int n, const float *x, float *lnf, f
   rlvr_linear_forward(logits, lnf, m->params.lm_head, NULL, n, c->vocab_size, c->hidden_size, pack);
 }
 
+int rlvr_forward_check_batch(const int *tokens, const int *lens, int B, int T, const int *targets, int V) {
+  for (int b = 0; b < B; b++) {
+    if (lens[b] < 0 || lens[b] > T)
+      return rlvr_error(RLVR_ERR_RANGE, "forward: sequence %d has length %d outside 0..%d", b, lens[b], T);
+    for (int t = 0; t < lens[b]; t++) {
+      const int tok = tokens[(size_t)b * T + t];
+      if (tok < 0 || tok >= V)
+        return rlvr_error(RLVR_ERR_RANGE, "forward: token %d at sequence %d position %d is outside the vocabulary (%d)",
+                          tok, b, t, V);
+      if (targets && targets[(size_t)b * T + t] >= V)
+        return rlvr_error(RLVR_ERR_RANGE, "forward: target %d at sequence %d position %d is outside the vocabulary (%d)",
+                          targets[(size_t)b * T + t], b, t, V);
+    }
+  }
+  return RLVR_OK;
+}
+
 int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens, const int *lens,
                  int B, int T, const int *targets, float *logprobs, float *entropy, float *logits) {
   const rlvr_model_config *c = &m->cfg;
@@ -217,19 +234,8 @@ int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens,
   const int H = c->num_heads, KVH = c->num_kv_heads, D = c->head_dim, HD = H * D, KD = KVH * D;
 
   /* Check everything before writing anything. */
-  for (int b = 0; b < B; b++) {
-    if (lens[b] < 0 || lens[b] > T)
-      return rlvr_error(RLVR_ERR_RANGE, "forward: sequence %d has length %d outside 0..%d", b, lens[b], T);
-    for (int t = 0; t < lens[b]; t++) {
-      const int tok = tokens[(size_t)b * T + t];
-      if (tok < 0 || tok >= V)
-        return rlvr_error(RLVR_ERR_RANGE, "forward: token %d at sequence %d position %d is outside the vocabulary (%d)",
-                          tok, b, t, V);
-      if (targets && targets[(size_t)b * T + t] >= V)
-        return rlvr_error(RLVR_ERR_RANGE, "forward: target %d at sequence %d position %d is outside the vocabulary (%d)",
-                          targets[(size_t)b * T + t], b, t, V);
-    }
-  }
+  int rc = rlvr_forward_check_batch(tokens, lens, B, T, targets, V);
+  if (rc) return rc;
 
   /* Pack the real tokens: sequence b is rows off[b] .. off[b]+len[b]-1. */
   int N = 0;

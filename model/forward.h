@@ -126,6 +126,12 @@ void rlvr_forward_free(rlvr_forward_state *fs);
 int rlvr_forward(rlvr_forward_state *fs, const rlvr_model *m, const int *tokens, const int *lens,
                  int B, int T, const int *targets, float *logprobs, float *entropy, float *logits);
 
+/* The input check of rlvr_forward and of its GPU twin (rlvr_cuda_forward):
+ * every lens[b] in 0..T, every token of the first lens[b] positions in
+ * 0..V-1, every target below V (negative = none). Returns RLVR_OK, or
+ * RLVR_ERR_RANGE naming the sequence and position. */
+int rlvr_forward_check_batch(const int *tokens, const int *lens, int B, int T, const int *targets, int V);
+
 /* Adds to grads (num_params floats, the parameter layout) the gradient of
  *   loss = sum_{b,t} w[b,t] logprob[b,t] + u[b,t] entropy[b,t]
  * for the batch of the last rlvr_forward, which must have had targets (w is

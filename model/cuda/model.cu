@@ -36,6 +36,7 @@
 extern "C" {
 #include "core/check.h"
 #include "core/error.h"
+#include "model/forward.h"
 #include "model/kernels.h"
 }
 
@@ -449,19 +450,8 @@ extern "C" int rlvr_cuda_forward(rlvr_cuda_forward_state *fs, const int *tokens,
              fs->max_batch, fs->max_seq);
   const int V = c->vocab_size, C = c->hidden_size, L = c->num_layers, H = c->num_heads, KVH = c->num_kv_heads;
   const int D = c->head_dim;
-  for (int b = 0; b < B; b++) {
-    if (lens[b] < 0 || lens[b] > T)
-      return rlvr_error(RLVR_ERR_RANGE, "forward: sequence %d has length %d outside 0..%d", b, lens[b], T);
-    for (int t = 0; t < lens[b]; t++) {
-      const int tok = tokens[(size_t)b * T + t];
-      if (tok < 0 || tok >= V)
-        return rlvr_error(RLVR_ERR_RANGE, "forward: token %d at sequence %d position %d is outside the vocabulary (%d)",
-                          tok, b, t, V);
-      if (targets && targets[(size_t)b * T + t] >= V)
-        return rlvr_error(RLVR_ERR_RANGE, "forward: target %d at sequence %d position %d is outside the vocabulary (%d)",
-                          targets[(size_t)b * T + t], b, t, V);
-    }
-  }
+  const int rc_in = rlvr_forward_check_batch(tokens, lens, B, T, targets, V);
+  if (rc_in) return rc_in;
   int N = 0;
   for (int b = 0; b < B; b++) {
     fs->h_off[b] = N;
