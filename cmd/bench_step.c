@@ -59,14 +59,14 @@ static int read_number(const cJSON *obj, const char *key, const char *path, int 
 }
 
 /* Appends the steps of RUN/metrics.jsonl after the first `skip` to t. */
-static int read_run(const char *run, int skip, step_table *t, int *kept) {
+static int read_run(const char *run, int skip, step_table *t) {
   char path[4096];
   snprintf(path, sizeof path, "%s/metrics.jsonl", run);
   char *text;
   size_t len;
   int rc = rlvr_file_read(path, &text, &len);
   if (rc) return rc;
-  *kept = 0;
+  const int n0 = t->n;
   int line = 0, have_prev = 0;
   double prev_step = 0, prev_elapsed = 0;
   for (size_t pos = 0; pos < len && !rc;) {
@@ -94,7 +94,6 @@ static int read_run(const char *run, int skip, step_table *t, int *kept) {
         row[PH_STEP] = wall;
         row[PH_OTHER] = other > 0 ? other : 0;
         table_push(t, row, samples, tokens);
-        ++*kept;
       }
       if (!rc) have_prev = 1, prev_step = step, prev_elapsed = elapsed;
       cJSON_Delete(o);
@@ -102,7 +101,7 @@ static int read_run(const char *run, int skip, step_table *t, int *kept) {
     pos += n + 1;
   }
   free(text);
-  if (!rc && *kept == 0) rc = rlvr_error(RLVR_ERR_FORMAT, "%s: no steps after the first %d", path, skip);
+  if (!rc && t->n == n0) rc = rlvr_error(RLVR_ERR_FORMAT, "%s: no steps after the first %d", path, skip);
   return rc;
 }
 
@@ -156,8 +155,7 @@ int cmd_bench_step(int argc, char **argv) {
   step_table t = {0};
   int rc = RLVR_OK;
   for (int i = first_run; i < argc && !rc; i++) {
-    int kept;
-    rc = read_run(argv[i], skip, &t, &kept);
+    rc = read_run(argv[i], skip, &t);
   }
   if (rc) {
     for (int p = 0; p < PH_COUNT; p++) free(t.v[p]);
