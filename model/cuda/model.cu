@@ -8,10 +8,17 @@
  * halves shared by training and decoding (layer_attn_in: norm, q/k/v,
  * q/k norm, RoPE; layer_attn_out: o_proj, residual, norm, SwiGLU MLP,
  * residual); only attention differs: over the packed batch for training
- * (rlvr_cuda_attention_forward), over the paged cache for decoding
- * (paged_attention_kernel1, which does attention_fwd_kernel1's arithmetic
- * in the same order, so a row's attention output is the same bits given
- * the same q, k and v).
+ * (rlvr_cuda_attention_forward: attention_fwd_kernel2, query and key tiles
+ * in shared memory), over the paged cache for decoding
+ * (rlvr_cuda_paged_attention: paged_attention_kernel2, a row's context cut
+ * into splits of at most 256 keys merged by a combine kernel). The two walk
+ * the keys in different tiles, so a row's attention output agrees between
+ * training and decoding within float32 rounding, not bit for bit. (The
+ * reference kernels attention_fwd_kernel1 and paged_attention_kernel1 do
+ * the same arithmetic in the same order and give the same bits for the
+ * same q, k and v; the lab and test_cuda_ops compare them.) A decode row's
+ * result depends only on its own inputs and position: its split count is
+ * a function of its context length, not of the other rows of the call.
  *
  * Logits are made in float32 (rlvr_cuda_linear_forward_f32out) a chunk of
  * rows at a time, as the CPU, and never stored in bf16: the log-softmax and
@@ -23,8 +30,9 @@
  *                        (deterministic; parallel only over C: slow, simple)
  *   gather_rows_kernel1  dst[dst_row[k]] = src[src_row[k]]
  *   kv_store_kernel1     k, v rows into the cache at their pool slots
- *   paged_attention_kernel1  causal attention of a row at position p over
- *                        positions 0..p of its sequence through its block table */
+ * and, from attention.cuh through rlvr_cuda_paged_attention, the paged
+ * attention of a row at position p over positions 0..p of its sequence
+ * through its block table. */
 #include <math.h>
 #include <string.h>
 
@@ -40,7 +48,7 @@ extern "C" {
 #include "model/kernels.h"
 }
 
-enum { EW_BLOCK = 256, PAGED_ATT_BLOCK = 128 };
+enum { EW_BLOCK = 256 };
 
 static unsigned ew_grid(size_t n) {
   size_t b = CEIL_DIV(n, (size_t)EW_BLOCK);
@@ -85,46 +93,6 @@ __global__ void kv_store_kernel1(T *kc, T *vc, const T *k, const T *v, const int
     const size_t at = (size_t)slot[n] * KD + c;
     kc[at] = k[i];
     vc[at] = v[i];
-  }
-}
-
-/* One warp per (row, head), lanes over dimensions, keys one at a time with
- * an online softmax: attention_fwd_kernel1's loop with the key of position
- * j read from pool row table[seq][j / bs] * bs + j % bs. */
-template <typename T>
-__global__ void paged_attention_kernel1(T *out, const T *q, const T *kc, const T *vc, const int *row_seq,
-                                        const int *row_pos, const int *table, int max_blocks, int bs, int N, int H,
-                                        int KVH, int D, float scale) {
-  const int w = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x & 31;
-  if (w >= N * H) return; /* whole warps: w is per warp */
-  const int i = w / H, h = w % H, g = h / (H / KVH);
-  const int p = row_pos[i];
-  const int *tab = table + (size_t)row_seq[i] * max_blocks;
-  const size_t HD = (size_t)H * D, KD = (size_t)KVH * D;
-  float qr[ATT_DPL], acc[ATT_DPL];
-  load_lanes(qr, q + (size_t)i * HD + (size_t)h * D, D, lane);
-#pragma unroll
-  for (int e = 0; e < ATT_DPL; e++) acc[e] = 0.0f;
-  float m = -INFINITY, l = 0.0f;
-  for (int j = 0; j <= p; j++) {
-    const size_t row = (size_t)tab[j / bs] * bs + (size_t)(j % bs);
-    const size_t kv = row * KD + (size_t)g * D;
-    const float s = dot_lanes(qr, kc + kv, D, lane) * scale;
-    const float mn = fmaxf(m, s);
-    const float corr = expf(m - mn), pj = expf(s - mn);
-    l = l * corr + pj;
-#pragma unroll
-    for (int e = 0; e < ATT_DPL; e++) {
-      const int d = lane + 32 * e;
-      if (d < D) acc[e] = acc[e] * corr + pj * ldf(vc + kv, d);
-    }
-    m = mn;
-  }
-  T *o = out + (size_t)i * HD + (size_t)h * D;
-#pragma unroll
-  for (int e = 0; e < ATT_DPL; e++) {
-    const int d = lane + 32 * e;
-    if (d < D) stf(o, d, acc[e] / l);
   }
 }
 
@@ -685,6 +653,11 @@ extern "C" void rlvr_cuda_decode_build(rlvr_cuda_decode *dd, rlvr_cuda_model *dm
   PLAN(&pl, dd->s_logprobs, S * sizeof(float));
   PLAN(&pl, dd->s_params, S * sizeof(rlvr_sampling));
   PLAN(&pl, dd->s_u, S * sizeof(double));
+  /* paged attention's split records for up to min(max_rows, max_seqs) rows
+   * at once (a decode step in one launch; longer prefill chunks take more) */
+  dd->att_part_rows = imin(max_rows, max_seqs);
+  PLAN(&pl, dd->att_part,
+       rlvr_cuda_paged_attention_scratch(dd->att_part_rows, (int)H, (int)D, max_len) * sizeof(float));
   plan_build(&pl, &dd->arena, "decode");
   dd->h_gsrc = (int *)xcalloc(R, sizeof(int));
   dd->h_gdst = (int *)xcalloc(R, sizeof(int));
@@ -738,9 +711,10 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
   rlvr_cuda_context *ctx = dm->ctx;
   cudaStream_t s = ctx->stream;
   const int C = c->hidden_size, H = c->num_heads, KVH = c->num_kv_heads, D = c->head_dim, KD = KVH * D;
-  const float scale = (float)(1.0 / sqrt((double)D)); /* as kernels.c and attention.cu */
   for (int r0 = 0; r0 < n; r0 += dd->max_rows) {
     const int m = imin(dd->max_rows, n - r0);
+    int max_ctx = 1; /* the longest context of the chunk: paged attention's grid */
+    for (int i = 0; i < m; i++) max_ctx = pos[r0 + i] + 1 > max_ctx ? pos[r0 + i] + 1 : max_ctx;
     h2d(dd->row_seq, seq + r0, (size_t)m * sizeof(int), s);
     h2d(dd->row_pos, pos + r0, (size_t)m * sizeof(int), s);
     h2d(dd->row_tok, tok + r0, (size_t)m * sizeof(int), s);
@@ -758,16 +732,13 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
       layer_attn_in(dm, l, m, &io);
       void *kc = at(dd->k_cache, (size_t)l * dd->pool_rows * KD, dt);
       void *vc = at(dd->v_cache, (size_t)l * dd->pool_rows * KD, dt);
-      const int warps = PAGED_ATT_BLOCK / 32;
-      RLVR_DISPATCH_DTYPE(dt, T, {
-        kv_store_kernel1<T><<<ew_grid((size_t)m * KD), EW_BLOCK, 0, s>>>((T *)kc, (T *)vc, (const T *)io.k,
-                                                                         (const T *)io.v, dd->row_slot, m, KD);
-        CUDA_CHECK(cudaGetLastError());
-        paged_attention_kernel1<T><<<CEIL_DIV(m * H, warps), PAGED_ATT_BLOCK, 0, s>>>(
-            (T *)io.att, (const T *)io.q, (const T *)kc, (const T *)vc, dd->row_seq, dd->row_pos, dd->table,
-            dd->pages.max_blocks, dd->pages.block_size, m, H, KVH, D, scale);
-        CUDA_CHECK(cudaGetLastError());
-      });
+      RLVR_DISPATCH_DTYPE(dt, T,
+                          kv_store_kernel1<T><<<ew_grid((size_t)m * KD), EW_BLOCK, 0, s>>>(
+                              (T *)kc, (T *)vc, (const T *)io.k, (const T *)io.v, dd->row_slot, m, KD));
+      CUDA_CHECK(cudaGetLastError());
+      rlvr_cuda_paged_attention(io.att, dd->att_part, dd->att_part_rows, io.q, kc, vc, dd->row_seq, dd->row_pos,
+                                dd->table, dd->pages.max_blocks, dd->pages.block_size, m, H, KVH, D,
+                                dd->pages.max_len, max_ctx, dt, s);
       layer_attn_out(dm, l, m, &io);
       void *t = cur;
       cur = nxt, nxt = t;

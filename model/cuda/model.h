@@ -143,6 +143,8 @@ typedef struct {
   float *s_logprobs;   /* (max_seqs) */
   rlvr_sampling *s_params; /* (max_seqs) */
   double *s_u;             /* (max_seqs) */
+  float *att_part;         /* paged attention's split records (rlvr_cuda_paged_attention_scratch) */
+  int att_part_rows;       /* rows they hold: min(max_rows, max_seqs) */
   /* host staging for the gathers of one chunk */
   int *h_gsrc, *h_gdst;
 } rlvr_cuda_decode;

@@ -127,18 +127,62 @@ void rlvr_cuda_logsoftmax_backward(void *dlogits, const void *logits, const floa
  * gives each row's sequence (all int, device). q (N, H*D) rotated, k, v
  * (N, KVH*D); query head h reads kv head h / (H/KVH).
  * out (N, H*D) dt; lse (N, H) float32 (log-sum-exp of each head's scaled
- * scores, for the backward). D <= 256. scale 1/sqrt(D). */
+ * scores, for the backward). D <= 256. scale 1/sqrt(D).
+ * Flash-style tiles (attention_fwd_kernel2, attention.cuh). */
 void rlvr_cuda_attention_forward(void *out, float *lse, const void *q, const void *k, const void *v,
                                  const int *row_seq, const int *off, int N, int H, int KVH, int D,
                                  rlvr_dtype dt, cudaStream_t s);
 
 /* dq (N, H*D), dk, dv (N, KVH*D) dt, overwritten, from dout and the
- * forward's q, k, v, out, lse. delta: (N, H) float32 scratch. */
+ * forward's q, k, v, out, lse. delta: (N, H) float32 scratch (receives
+ * dout . out per row and head). FlashAttention-2's order without atomics:
+ * delta and dq per query tile, then dk, dv per key tile. */
 void rlvr_cuda_attention_backward(void *dq, void *dk, void *dv, float *delta, const void *dout,
                                   const void *q, const void *k, const void *v, const void *out,
                                   const float *lse, const int *row_seq, const int *off,
                                   const int *len, int N, int H, int KVH, int D, rlvr_dtype dt,
                                   cudaStream_t s);
+
+/* The same two contracts on the reference-grade kernels (kernel1: a warp
+ * per row and head, no tiling), kept for tests and the lab to compare. */
+void rlvr_cuda_attention_forward_kernel1(void *out, float *lse, const void *q, const void *k,
+                                         const void *v, const int *row_seq, const int *off, int N,
+                                         int H, int KVH, int D, rlvr_dtype dt, cudaStream_t s);
+void rlvr_cuda_attention_backward_kernel1(void *dq, void *dk, void *dv, float *delta,
+                                          const void *dout, const void *q, const void *k,
+                                          const void *v, const void *out, const float *lse,
+                                          const int *row_seq, const int *off, const int *len, int N,
+                                          int H, int KVH, int D, rlvr_dtype dt, cudaStream_t s);
+
+/* ---- attention for decoding, over a paged KV cache ---- */
+
+/* Row i (of N) of q (N, H*D) dt is at position row_pos[i] of sequence
+ * row_seq[i] and attends to that sequence's positions 0 .. row_pos[i]
+ * (causal, GQA as above), whose keys and values are pool rows of kc, vc
+ * (pool rows, KVH*D) dt: position p at row table[seq * max_blocks + p /
+ * block_size] * block_size + p % block_size. out (N, H*D) dt. Every
+ * row_pos[i] + 1 <= max_ctx <= max_len (max_len: the longest sequence the
+ * cache holds, which sizes the scratch; max_ctx: a bound for this call,
+ * which sizes the grid).
+ * Flash-decoding: a row of ctx = row_pos + 1 keys is cut into splits of at
+ * most 256 keys (at most 32 splits; attention.cuh's paged_split_len, a
+ * function of ctx alone), one thread block per split and group of heads
+ * sharing a kv head, partial softmax records merged by a second kernel in
+ * split order. scratch: rlvr_cuda_paged_attention_scratch(scratch_rows, H,
+ * D, max_len) floats, used scratch_rows rows at a time (more rows: more
+ * launches); may be NULL when max_ctx <= 256. */
+size_t rlvr_cuda_paged_attention_scratch(int scratch_rows, int H, int D, int max_len);
+void rlvr_cuda_paged_attention(void *out, float *scratch, int scratch_rows, const void *q,
+                               const void *kc, const void *vc, const int *row_seq,
+                               const int *row_pos, const int *table, int max_blocks,
+                               int block_size, int N, int H, int KVH, int D, int max_len,
+                               int max_ctx, rlvr_dtype dt, cudaStream_t s);
+/* The same on paged_attention_kernel1 (a warp per row and head, keys one at
+ * a time; no scratch), for tests and the lab. */
+void rlvr_cuda_paged_attention_kernel1(void *out, const void *q, const void *kc, const void *vc,
+                                       const int *row_seq, const int *row_pos, const int *table,
+                                       int max_blocks, int block_size, int N, int H, int KVH, int D,
+                                       rlvr_dtype dt, cudaStream_t s);
 
 /* ---- optimizer ---- */
 

@@ -357,6 +357,12 @@ static void test_logsoftmax(int N, int V, float temperature, rlvr_dtype dt) {
   free(lse), free(ent), free(lp), free(lse2), free(g);
 }
 
+/* Training attention: the launchers (kernel2, flash-style tiles of 16
+ * query slots and 32 keys, attention.cuh) and the kernel1 launchers against
+ * the CPU, forward and backward. Shapes off every tile: sequence lengths 1,
+ * 7, 65, 130 (tiles straddle sequences), D 40, 64, 80, 128, 256 (not all
+ * multiples of 32 lanes; 256 needs the shared memory opt-in), G = H/KVH 1,
+ * 2, 3, 7 (a tile's slots straddle rows). */
 static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_dtype dt) {
   rlvr_rng r;
   rlvr_rng_seed(&r, (uint64_t)(B * 1000 + H * 10 + D) + (uint64_t)dt);
@@ -385,47 +391,168 @@ static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_d
   float *kt = hmalloc((size_t)N * KD), *vt = hmalloc((size_t)N * KD);
   for (int i = 0; i < N; i++)
     for (int c = 0; c < KD; c++) kt[(size_t)c * N + i] = k[(size_t)i * KD + c], vt[(size_t)c * N + i] = v[(size_t)i * KD + c];
+  /* backward reference from the CPU's out (rounded as a bf16 forward would
+   * store it) and lse: the GPU backward gets the same two, so only the
+   * backward is compared */
+  float *out_q = hmalloc((size_t)N * HD);
+  memcpy(out_q, out_r, (size_t)N * HD * sizeof(float));
+  quantize(out_q, (size_t)N * HD, dt);
   float *dq_r = hmalloc((size_t)N * HD), *dk_r = hmalloc((size_t)N * KD), *dv_r = hmalloc((size_t)N * KD);
+  rlvr_attention_backward(dq_r, dk_r, dv_r, dout, q, k, kt, vt, (size_t)N, out_q, lse_r, B, off, lens, H, KVH, D,
+                          max_len, scr);
 
   void *dq_ = to_dev(q, (size_t)N * HD, dt), *dk_ = to_dev(k, (size_t)N * KD, dt), *dv_ = to_dev(v, (size_t)N * KD, dt);
   void *ddout = to_dev(dout, (size_t)N * HD, dt), *dout_ = dmalloc((size_t)N * HD * rlvr_dtype_size(dt));
   float *dlse = dmalloc((size_t)N * H * 4), *ddelta = dmalloc((size_t)N * H * 4);
   int *drs = to_dev_int(row_seq, N), *doff = to_dev_int(off, B), *dlen = to_dev_int(lens, B);
-  rlvr_cuda_attention_forward(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
-  float *out = hmalloc((size_t)N * HD), *lse = hmalloc((size_t)N * H);
-  from_dev(out, dout_, (size_t)N * HD, dt), from_dev(lse, dlse, (size_t)N * H, RLVR_DTYPE_F32);
-  char what[160];
-  snprintf(what, sizeof what, "attention forward out %s B=%d N=%d H=%d KVH=%d D=%d", dtname(dt), B, N, H, KVH, D);
-  /* averages of O(1) values with float32 weights summed in other orders */
-  CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL);
-  snprintf(what, sizeof what, "attention forward lse %s", dtname(dt));
-  CHECK_CLOSE(what, lse, lse_r, (size_t)N * H, 1e-5, 1e-5);
-
-  /* backward from the CPU's out (rounded as a bf16 forward would store it)
-   * and lse on both sides, so only the backward is compared */
-  quantize(out_r, (size_t)N * HD, dt);
-  rlvr_attention_backward(dq_r, dk_r, dv_r, dout, q, k, kt, vt, (size_t)N, out_r, lse_r, B, off, lens, H, KVH, D,
-                          max_len, scr);
   void *dgq = dmalloc((size_t)N * HD * rlvr_dtype_size(dt)), *dgk = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
   void *dgv = dmalloc((size_t)N * KD * rlvr_dtype_size(dt));
-  rlvr_cuda_upload(dout_, dt, out_r, (size_t)N * HD, ctx.stream);
-  h2d(dlse, lse_r, (size_t)N * H * 4);
-  rlvr_cuda_attention_backward(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen, N, H, KVH, D,
-                               dt, ctx.stream);
+  float *out = hmalloc((size_t)N * HD), *lse = hmalloc((size_t)N * H);
   float *gq = hmalloc((size_t)N * HD), *gk = hmalloc((size_t)N * KD), *gv = hmalloc((size_t)N * KD);
-  from_dev(gq, dgq, (size_t)N * HD, dt), from_dev(gk, dgk, (size_t)N * KD, dt), from_dev(gv, dgv, (size_t)N * KD, dt);
-  /* sums over up to max_len keys (and G heads for dk, dv) of O(1) terms */
-  const double at = 2e-6 * sqrt((double)max_len * (H / KVH)) * 4, rt = dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL;
-  snprintf(what, sizeof what, "attention backward dq %s", dtname(dt));
-  CHECK_CLOSE(what, gq, dq_r, (size_t)N * HD, at, rt);
-  snprintf(what, sizeof what, "attention backward dk %s", dtname(dt));
-  CHECK_CLOSE(what, gk, dk_r, (size_t)N * KD, at, rt);
-  snprintf(what, sizeof what, "attention backward dv %s", dtname(dt));
-  CHECK_CLOSE(what, gv, dv_r, (size_t)N * KD, at, rt);
+  float *out2 = hmalloc((size_t)N * HD), *gq2 = hmalloc((size_t)N * HD), *gk2 = hmalloc((size_t)N * KD);
+  char what[200];
+  for (int kn = 2; kn >= 1; kn--) {
+    if (kn == 2)
+      rlvr_cuda_attention_forward(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
+    else
+      rlvr_cuda_attention_forward_kernel1(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
+    from_dev(out, dout_, (size_t)N * HD, dt), from_dev(lse, dlse, (size_t)N * H, RLVR_DTYPE_F32);
+    snprintf(what, sizeof what, "attention kernel%d forward out %s B=%d N=%d H=%d KVH=%d D=%d", kn, dtname(dt), B, N,
+             H, KVH, D);
+    /* averages of O(1) values with float32 weights summed in other orders */
+    CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL);
+    snprintf(what, sizeof what, "attention kernel%d forward lse %s", kn, dtname(dt));
+    CHECK_CLOSE(what, lse, lse_r, (size_t)N * H, 1e-5, 1e-5);
+
+    rlvr_cuda_upload(dout_, dt, out_q, (size_t)N * HD, ctx.stream);
+    h2d(dlse, lse_r, (size_t)N * H * 4);
+    if (kn == 2)
+      rlvr_cuda_attention_backward(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen, N, H,
+                                   KVH, D, dt, ctx.stream);
+    else
+      rlvr_cuda_attention_backward_kernel1(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen,
+                                           N, H, KVH, D, dt, ctx.stream);
+    from_dev(gq, dgq, (size_t)N * HD, dt), from_dev(gk, dgk, (size_t)N * KD, dt), from_dev(gv, dgv, (size_t)N * KD, dt);
+    /* sums over up to max_len keys (and G heads for dk, dv) of O(1) terms */
+    const double at = 2e-6 * sqrt((double)max_len * (H / KVH)) * 4, rt = dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL;
+    snprintf(what, sizeof what, "attention kernel%d backward dq %s", kn, dtname(dt));
+    CHECK_CLOSE(what, gq, dq_r, (size_t)N * HD, at, rt);
+    snprintf(what, sizeof what, "attention kernel%d backward dk %s", kn, dtname(dt));
+    CHECK_CLOSE(what, gk, dk_r, (size_t)N * KD, at, rt);
+    snprintf(what, sizeof what, "attention kernel%d backward dv %s", kn, dtname(dt));
+    CHECK_CLOSE(what, gv, dv_r, (size_t)N * KD, at, rt);
+    if (kn == 2) { /* deterministic: a second run gives the same bits */
+      rlvr_cuda_attention_forward(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
+      from_dev(out2, dout_, (size_t)N * HD, dt);
+      rlvr_cuda_upload(dout_, dt, out_q, (size_t)N * HD, ctx.stream);
+      h2d(dlse, lse_r, (size_t)N * H * 4);
+      rlvr_cuda_attention_backward(dgq, dgk, dgv, ddelta, ddout, dq_, dk_, dv_, dout_, dlse, drs, doff, dlen, N, H,
+                                   KVH, D, dt, ctx.stream);
+      from_dev(gq2, dgq, (size_t)N * HD, dt), from_dev(gk2, dgk, (size_t)N * KD, dt);
+      CHECK_MSG(memcmp(out, out2, (size_t)N * HD * sizeof(float)) == 0 &&
+                    memcmp(gq, gq2, (size_t)N * HD * sizeof(float)) == 0 &&
+                    memcmp(gk, gk2, (size_t)N * KD * sizeof(float)) == 0,
+                "attention kernel2: two runs differ");
+    }
+  }
   cudaFree(dq_), cudaFree(dk_), cudaFree(dv_), cudaFree(ddout), cudaFree(dout_), cudaFree(dlse), cudaFree(ddelta);
   cudaFree(drs), cudaFree(doff), cudaFree(dlen), cudaFree(dgq), cudaFree(dgk), cudaFree(dgv);
   free(off), free(pos), free(row_seq), free(col), free(q), free(k), free(v), free(dout), free(out_r), free(lse_r);
-  free(scr), free(kt), free(vt), free(dq_r), free(dk_r), free(dv_r), free(out), free(lse), free(gq), free(gk), free(gv);
+  free(scr), free(kt), free(vt), free(out_q), free(dq_r), free(dk_r), free(dv_r), free(out), free(lse), free(gq);
+  free(gk), free(gv), free(out2), free(gq2), free(gk2);
+}
+
+/* Decode attention over a paged cache: B sequences of lens[b] tokens stored
+ * in blocks of bs rows of a pool in random order, query rows at positions
+ * 0, 1, the middle, the last and two random ones of every sequence, all in
+ * one call; rlvr_cuda_paged_attention (kernel2: splits of <= 256 keys and
+ * the combine; a length above 8192 reaches the 32-split cap) and
+ * rlvr_cuda_paged_attention_kernel1 against the CPU attention over the
+ * unpaged rows. kernel2 runs twice, with its scratch for 3 rows (several
+ * launches) and for all rows (one): a row's bits must not depend on the
+ * other rows of its launch. */
+static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, int bs, rlvr_dtype dt) {
+  rlvr_rng r;
+  rlvr_rng_seed(&r, (uint64_t)(B * 7919 + H * 31 + D * 3 + bs) + (uint64_t)dt);
+  const int HD = H * D, KD = KVH * D;
+  int *off = malloc(sizeof(int) * B), total = 0, max_len = 0, nblocks = 0;
+  for (int b = 0; b < B; b++) {
+    off[b] = total, total += lens[b];
+    if (lens[b] > max_len) max_len = lens[b];
+    nblocks += (lens[b] + bs - 1) / bs;
+  }
+  const int max_blocks = (max_len + bs - 1) / bs, pool_blocks = nblocks + 3; /* a few never used */
+  /* queries: 6 per sequence (repeats allowed) */
+  const int N = 6 * B;
+  int *row_seq = malloc(sizeof(int) * N), *row_pos = malloc(sizeof(int) * N);
+  size_t *col = malloc(sizeof(size_t) * N);
+  int max_ctx = 1;
+  for (int b = 0; b < B; b++) {
+    const int L = lens[b], ps[6] = {0, L > 1 ? 1 : 0, L / 2, L - 1, (int)rlvr_rng_below(&r, (uint64_t)L),
+                                    (int)rlvr_rng_below(&r, (uint64_t)L)};
+    for (int t = 0; t < 6; t++) {
+      row_seq[6 * b + t] = b, row_pos[6 * b + t] = ps[t], col[6 * b + t] = (size_t)off[b];
+      if (ps[t] + 1 > max_ctx) max_ctx = ps[t] + 1;
+    }
+  }
+  float *k = hmalloc((size_t)total * KD), *v = hmalloc((size_t)total * KD), *q = hmalloc((size_t)N * HD);
+  fill(k, (size_t)total * KD, &r, 1), fill(v, (size_t)total * KD, &r, 1), fill(q, (size_t)N * HD, &r, 1);
+  quantize(k, (size_t)total * KD, dt), quantize(v, (size_t)total * KD, dt), quantize(q, (size_t)N * HD, dt);
+  float *out_r = hmalloc((size_t)N * HD);
+  float *scr = hmalloc((size_t)omp_get_max_threads() * rlvr_attention_scratch(max_len, D));
+  const rlvr_kv_view kv = {NULL, k, v, (size_t)total, KD};
+  rlvr_attention_forward(out_r, NULL, q, &kv, N, row_pos, col, H, KVH, D, max_len, scr);
+  /* the pool: blocks handed out in a random permutation */
+  int *perm = malloc(sizeof(int) * pool_blocks), *table = malloc(sizeof(int) * B * max_blocks);
+  for (int i = 0; i < pool_blocks; i++) perm[i] = i;
+  for (int i = pool_blocks - 1; i > 0; i--) {
+    const int j = (int)rlvr_rng_below(&r, (uint64_t)i + 1), t = perm[i];
+    perm[i] = perm[j], perm[j] = t;
+  }
+  const size_t pool_rows = (size_t)pool_blocks * bs;
+  float *kc = hmalloc(pool_rows * KD), *vc = hmalloc(pool_rows * KD);
+  for (size_t i = 0; i < pool_rows * KD; i++) kc[i] = vc[i] = NAN; /* unused rows must never be read */
+  int used = 0;
+  for (int b = 0; b < B; b++)
+    for (int blk = 0; blk < max_blocks; blk++) {
+      const int live = blk * bs < lens[b];
+      table[b * max_blocks + blk] = live ? perm[used++] : -1;
+    }
+  for (int b = 0; b < B; b++)
+    for (int p = 0; p < lens[b]; p++) {
+      const size_t row = (size_t)table[b * max_blocks + p / bs] * bs + (size_t)(p % bs);
+      memcpy(kc + row * KD, k + (size_t)(off[b] + p) * KD, KD * sizeof(float));
+      memcpy(vc + row * KD, v + (size_t)(off[b] + p) * KD, KD * sizeof(float));
+    }
+  void *dq_ = to_dev(q, (size_t)N * HD, dt), *dkc = to_dev(kc, pool_rows * KD, dt), *dvc = to_dev(vc, pool_rows * KD, dt);
+  void *dout_ = dmalloc((size_t)N * HD * rlvr_dtype_size(dt));
+  int *drs = to_dev_int(row_seq, N), *dpos = to_dev_int(row_pos, N), *dtab = to_dev_int(table, (size_t)B * max_blocks);
+  float *out = hmalloc((size_t)N * HD), *out2 = hmalloc((size_t)N * HD);
+  float *dscr = dmalloc(rlvr_cuda_paged_attention_scratch(N, H, D, max_len) * sizeof(float));
+  char what[200];
+  const double rt = dt == RLVR_DTYPE_F32 ? 1e-4 : BF16_RTOL;
+  rlvr_cuda_paged_attention(dout_, dscr, 3, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D, max_len,
+                            max_ctx, dt, ctx.stream);
+  from_dev(out, dout_, (size_t)N * HD, dt);
+  snprintf(what, sizeof what, "paged attention kernel2 %s B=%d rows=%d H=%d KVH=%d D=%d bs=%d max ctx %d", dtname(dt),
+           B, N, H, KVH, D, bs, max_ctx);
+  /* as the training forward: averages of O(1) values, float32 weights in
+   * other orders (and e^(m_s - M) rescalings of the split records) */
+  CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, rt);
+  rlvr_cuda_paged_attention(dout_, dscr, N, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D, max_len,
+                            max_len, dt, ctx.stream);
+  from_dev(out2, dout_, (size_t)N * HD, dt);
+  CHECK_MSG(memcmp(out, out2, (size_t)N * HD * sizeof(float)) == 0,
+            "paged attention kernel2: a row's bits depend on its launch's other rows");
+  rlvr_cuda_paged_attention_kernel1(dout_, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D, dt,
+                                    ctx.stream);
+  from_dev(out, dout_, (size_t)N * HD, dt);
+  snprintf(what, sizeof what, "paged attention kernel1 %s", dtname(dt));
+  CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, rt);
+  cudaFree(dq_), cudaFree(dkc), cudaFree(dvc), cudaFree(dout_), cudaFree(drs), cudaFree(dpos), cudaFree(dtab);
+  cudaFree(dscr);
+  free(off), free(row_seq), free(row_pos), free(col), free(k), free(v), free(q), free(out_r), free(scr), free(perm);
+  free(table), free(kc), free(vc), free(out), free(out2);
 }
 
 static void test_optimizer(void) {
@@ -685,6 +812,18 @@ int main(void) {
     test_attention(4, lens1, 6, 2, 64, dt);
     const int lens2[] = {33, 50};
     test_attention(2, lens2, 4, 4, 40, dt); /* no GQA, D not a multiple of 32 */
+    const int lens3[] = {1, 7, 65, 130}, lens4[] = {130, 1, 65, 7}, lens5[] = {7, 130, 1, 65};
+    test_attention(4, lens3, 3, 3, 64, dt);  /* G 1 */
+    test_attention(4, lens4, 4, 2, 80, dt);  /* G 2, D 80: lanes 16..31 idle in the last pass */
+    test_attention(4, lens5, 14, 2, 128, dt); /* G 7 (Qwen2.5-0.5B's), a 16-slot tile holds 2 2/7 rows */
+    test_attention(4, lens3, 7, 1, 80, dt);   /* G 7, one kv head */
+    const int lens6[] = {65, 7};
+    test_attention(2, lens6, 2, 1, 256, dt); /* D 256: above 48 KiB of shared memory */
+    const int plens1[] = {1, 7, 65, 130, 300, 700}, plens2[] = {257, 9000, 3};
+    test_paged_attention(6, plens1, 14, 2, 64, 16, dt);
+    test_paged_attention(6, plens1, 4, 4, 80, 7, dt);   /* G 1, blocks of 7 */
+    test_paged_attention(3, plens2, 14, 1, 128, 32, dt); /* G 14: two head chunks; 9000: 32-split cap */
+    test_paged_attention(3, plens2, 2, 1, 256, 16, dt);
     test_sample(67, 3001, dt);
     test_sample(11, 151936, dt);
   }
