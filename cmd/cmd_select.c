@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "rollout/cuda_source.h"
 #include "rollout/eval.h"
 #include "rollout/prompt.h"
 #include "tasks/select.h"
@@ -161,12 +162,15 @@ static int score_pool(const rlvr_config *cfg, const cmd_policy *pol, rlvr_verify
                       const rlvr_eval_options *eo, int max_prompt, rlvr_select_pool *p, char **texts, int32_t **ids,
                       rlvr_eval_summary *total) {
   memset(total, 0, sizeof *total);
-  rlvr_model_source ms;
-  rlvr_model_source_build(&ms, &pol->model, (int)cfg->rollout_slots, max_prompt + eo->params.max_tokens);
-  rlvr_engine *e = rlvr_engine_build(&ms.src, pol->tok, pol->eos, pol->num_eos, cfg->rollout_share_prefill);
+  int cuda = 0, rc;
+  rlvr_policy_source ps; /* rollout.device */
+  if ((rc = rlvr_rollout_device_from_config(cfg, &cuda)) ||
+      (rc = rlvr_policy_source_build(&ps, &pol->model, cuda, cfg->rollout_dtype, (int)cfg->rollout_slots,
+                                     max_prompt + eo->params.max_tokens)))
+    return rc;
+  rlvr_engine *e = rlvr_engine_build(ps.src, pol->tok, pol->eos, pol->num_eos, cfg->rollout_share_prefill);
   rlvr_eval_problem *probs = xcalloc(CHUNK_PROBLEMS, sizeof *probs);
   char (*names)[24] = xcalloc(CHUNK_PROBLEMS, sizeof *names);
-  int rc = RLVR_OK;
   for (size_t i = 0; i < p->n && !rc;) {
     if (p->recs[i].reason != RLVR_SELECT_KEPT) {
       i++;
@@ -209,7 +213,7 @@ static int score_pool(const rlvr_config *cfg, const cmd_policy *pol, rlvr_verify
   free(probs);
   free(names);
   rlvr_engine_free(e);
-  rlvr_model_source_free(&ms);
+  rlvr_policy_source_free(&ps);
   return rc;
 }
 

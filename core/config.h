@@ -113,6 +113,10 @@
   X(INT, rollout_weights_timeout_ms, "rollout.weights_timeout_ms", 60000,                          \
     "How long a worker waits for the policy version a work asks for before answering with an error.") \
   X(INT, rollout_max_works, "rollout.max_works", 0, "A worker leaves after this many works; 0 = at shutdown.") \
+  X(STR, rollout_device, "rollout.device", "cpu",                                                  \
+    "Where rollout workers, rlvr eval, rlvr select and train's evaluations generate: cpu, or cuda (GPU 0; needs a CUDA build and a GPU).") \
+  X(STR, rollout_dtype, "rollout.dtype", "fp32",                                                    \
+    "rollout.device = cuda: fp32, or bf16 (bf16 weights and activations, fp32 logits; samples differ from the CPU's by bf16 rounding).") \
   X(INT, budget_min_think_tokens, "budget.min_think_tokens", 0,                                    \
     "s1 budget forcing: thinking that would end (budget.think_end) before this many tokens gets budget.wait inserted instead; 0 = off.") \
   X(INT, budget_max_waits, "budget.max_waits", 1, "s1 budget forcing: at most this many budget.wait insertions per completion.") \

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "rollout/consensus.h"
+#include "rollout/cuda_source.h"
 #include "rollout/prompt.h"
 #include "tasks/task.h"
 #include "verifiers/mathlib_equiv.h"
@@ -422,6 +423,8 @@ int rlvr_eval_config_runs(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, co
   if (cfg->eval_size < 0) return rlvr_error(RLVR_ERR_CONFIG, "eval.size must be >= 0");
   if (cfg->rollout_slots < 1 || cfg->rollout_slots > 1024)
     return rlvr_error(RLVR_ERR_CONFIG, "rollout.slots must be in 1..1024, is %lld", (long long)cfg->rollout_slots);
+  int cuda = 0;
+  if ((rc = rlvr_rollout_device_from_config(cfg, &cuda))) return rc; /* rollout.device, rollout.dtype */
   rlvr_task_source *src = NULL;
   if ((rc = rlvr_task_source_build(cfg, dirs->tasks, &src))) return rc;
   int64_t size = rlvr_task_source_size(src, split);
@@ -462,15 +465,17 @@ int rlvr_eval_config_runs(const rlvr_config *cfg, const rlvr_eval_dirs *dirs, co
       rc = rlvr_error(RLVR_ERR_RANGE, "the longest prompt (%d tokens) plus %d completion tokens exceeds the model's %d positions",
                       max_prompt, max_tokens, m->cfg.max_position);
     } else {
-      rlvr_model_source ms;
-      rlvr_model_source_build(&ms, m, (int)cfg->rollout_slots, max_seq);
-      rlvr_engine *e = rlvr_engine_build(&ms.src, tok, eos, neos, cfg->rollout_share_prefill);
-      for (int r = 0; r < nruns && !rc; r++) {
-        rc = rlvr_eval_run(e, tok, pool, &runs[r], probs, np, samples ? samples[r] : NULL, &outs[r]);
-        if (!rc && progress) progress(ctx, r, &outs[r]);
+      rlvr_policy_source ps; /* rollout.device */
+      if ((rc = rlvr_policy_source_build(&ps, m, cuda, cfg->rollout_dtype, (int)cfg->rollout_slots, max_seq)) ==
+          RLVR_OK) {
+        rlvr_engine *e = rlvr_engine_build(ps.src, tok, eos, neos, cfg->rollout_share_prefill);
+        for (int r = 0; r < nruns && !rc; r++) {
+          rc = rlvr_eval_run(e, tok, pool, &runs[r], probs, np, samples ? samples[r] : NULL, &outs[r]);
+          if (!rc && progress) progress(ctx, r, &outs[r]);
+        }
+        rlvr_engine_free(e);
+        rlvr_policy_source_free(&ps);
       }
-      rlvr_engine_free(e);
-      rlvr_model_source_free(&ms);
     }
   }
   if (rc)

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/safetensors.h"
 #include "rollout/consensus.h"
+#include "rollout/cuda_source.h"
 #include "rollout/value.h"
 
 /* Named values per sample: 3 reward components, up to 2 label statistics
@@ -35,7 +36,7 @@ enum { NCOMP = RLVR_REWARD_NCOMPONENTS, NLABEL = 2, NTIME = 2, NNAMED = NCOMP + 
 struct rlvr_worker {
   rlvr_worker_options o;
   rlvr_worker_deps d;
-  rlvr_model_source ms;
+  rlvr_policy_source ps; /* the model on the CPU or the GPU (own_source) */
   int own_source;
   rlvr_engine *engine;
   int has_version;
@@ -97,6 +98,9 @@ int rlvr_worker_options_from_config(rlvr_worker_options *o, const rlvr_config *c
   snprintf(t.format_verifier, sizeof t.format_verifier, "%s", c->rollout_format_verifier);
   t.weights_timeout_ms = (int)c->rollout_weights_timeout_ms;
   t.max_works = c->rollout_max_works;
+  int rc = rlvr_rollout_device_from_config(c, &t.cuda); /* rollout.device, rollout.dtype */
+  if (rc) return rc;
+  snprintf(t.dtype, sizeof t.dtype, "%s", c->rollout_dtype);
   if (c->rollout_id[0]) {
     if (strlen(c->rollout_id) >= sizeof t.id)
       return rlvr_error(RLVR_ERR_CONFIG, "rollout.id is longer than %d bytes", RLVR_WORKER_ID_MAX - 1);
@@ -118,9 +122,11 @@ rlvr_worker *rlvr_worker_build(const rlvr_worker_options *o, const rlvr_worker_d
   w->d = *d;
   const rlvr_logits_source *src = d->src;
   if (!src) {
-    rlvr_model_source_build(&w->ms, d->model, o->slots, o->max_seq);
+    const int rc = rlvr_policy_source_build(&w->ps, d->model, o->cuda, o->dtype, o->slots, o->max_seq);
+    RLVR_CHECK(rc == RLVR_OK, "rollout worker: %s (rlvr_worker_options_from_config checks rollout.device)",
+               rlvr_error_message());
     w->own_source = 1;
-    src = &w->ms.src;
+    src = w->ps.src;
   }
   w->engine = rlvr_engine_build(src, d->tok, d->eos, d->neos, o->share_prefill);
   return w;
@@ -143,7 +149,7 @@ void rlvr_worker_free(rlvr_worker *w) {
   if (!w) return;
   clear_work(w);
   rlvr_engine_free(w->engine);
-  if (w->own_source) rlvr_model_source_free(&w->ms);
+  if (w->own_source) rlvr_policy_source_free(&w->ps);
   free(w->egroups), free(w->tgroups), free(w->ref_json), free(w->meta_json), free(w->verifier);
   free(w->samples), free(w->named), free(w->texts), free(w->fmt_texts), free(w->items), free(w->results);
   free(w->rin), free(w->rout), free(w->rewards), free(w->adv), free(w->excluded);
@@ -194,6 +200,7 @@ int rlvr_worker_version(const rlvr_worker *w, uint64_t *version) {
 void rlvr_worker_set_version(rlvr_worker *w, uint64_t v) {
   w->has_version = 1;
   w->version = v;
+  if (w->own_source) rlvr_policy_source_sync(&w->ps); /* the GPU's copy of the weights */
 }
 
 void rlvr_worker_set_tick(rlvr_worker *w, void (*tick)(void *ctx), void *ctx) {
@@ -282,6 +289,7 @@ int rlvr_worker_apply_weights(rlvr_worker *w, const rlvr_msg_weights *m, int che
     w->has_version = 1;
     w->version = m->version;
     w->stats.weights_applied++;
+    if (w->own_source) rlvr_policy_source_sync(&w->ps); /* the GPU's copy of the weights */
   } else {
     w->stats.weights_rejected++;
   }

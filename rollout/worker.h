@@ -54,10 +54,13 @@ typedef struct {
   char format_verifier[64];    /* scores the format component (when its weight is not 0) */
   int weights_timeout_ms;      /* wait this long for a work's policy version, then report an error */
   int64_t max_works;           /* leave after this many works (0 = until shutdown) */
+  int cuda;                    /* rollout.device = cuda: generate on GPU 0 (rollout/cuda_source.h) */
+  char dtype[8];               /* rollout.dtype with cuda: "fp32" or "bf16" */
 } rlvr_worker_options;
 
 /* From rollout.* (and the model's max_position for max_seq 0). The id is
- * rollout.id, or "rollout-HOST-PID". RLVR_ERR_CONFIG naming the key. */
+ * rollout.id, or "rollout-HOST-PID". RLVR_ERR_CONFIG naming the key (also
+ * rollout.device = cuda where this binary has no CUDA or no GPU). */
 int rlvr_worker_options_from_config(rlvr_worker_options *o, const rlvr_config *c, const rlvr_model_config *mc);
 
 /* What a worker works with; all borrowed (they must outlive the worker). */
@@ -78,15 +81,18 @@ typedef struct {
 
 typedef struct rlvr_worker rlvr_worker;
 
-/* Builds the engine (and the model's decode state). Cannot fail on valid
- * options (a bad size is a bug). */
+/* Builds the engine (and the model's decode state: on the CPU, or with
+ * opts.cuda the GPU source of rollout/cuda_source.h, which gets its own
+ * copy of the weights). Cannot fail on options from
+ * rlvr_worker_options_from_config (a bad size is a bug). */
 rlvr_worker *rlvr_worker_build(const rlvr_worker_options *o, const rlvr_worker_deps *d);
 void rlvr_worker_free(rlvr_worker *w); /* accepts NULL */
 
 /* The policy version held: 0 = none yet (*version untouched), 1 = *version. */
 int rlvr_worker_version(const rlvr_worker *w, uint64_t *version);
 /* Declares the model's current weights to be version v (in-process callers
- * that share or loaded the learner's weights themselves). */
+ * that share or loaded the learner's weights themselves); with opts.cuda
+ * they are copied to the GPU again. */
 void rlvr_worker_set_version(rlvr_worker *w, uint64_t v);
 
 /* Writes a weights message into the model: every tensor of the model's table
@@ -96,7 +102,8 @@ void rlvr_worker_set_version(rlvr_worker *w, uint64_t v);
  * passes 0). All is checked before anything is written: on error
  * (RLVR_ERR_MISMATCH naming the tensor: unknown, missing, twice, shape,
  * bytes, checksum; RLVR_ERR_UNSUPPORTED: dtype; RLVR_ERR_ARG: a worker with
- * no model) the model and the version are unchanged. */
+ * no model) the model and the version are unchanged. With opts.cuda the
+ * new weights are uploaded to the GPU's copy. */
 int rlvr_worker_apply_weights(rlvr_worker *w, const rlvr_msg_weights *m, int check_crc);
 
 /* Serves one work message: generates, verifies, scores. *out becomes a

@@ -680,6 +680,10 @@ extern "C" int rlvr_cuda_decode_fork(rlvr_cuda_decode *dd, int src, int dst) {
 
 extern "C" int rlvr_cuda_decode_release(rlvr_cuda_decode *dd, int seq) { return rlvr_kv_pages_release(&dd->pages, seq); }
 
+extern "C" int rlvr_cuda_decode_truncate(rlvr_cuda_decode *dd, int seq, int len) {
+  return rlvr_kv_pages_truncate(&dd->pages, seq, len);
+}
+
 /* The copy-on-write the pages asked for: rows 0..rows-1 of block src to
  * block dst, keys and values of every layer. */
 static void decode_copy(rlvr_cuda_decode *dd, const rlvr_kv_copy *cp) {

@@ -179,6 +179,11 @@ int rlvr_cuda_decode_step(rlvr_cuda_decode *dd, const int *seqs, const int *toke
 int rlvr_cuda_decode_fork(rlvr_cuda_decode *dd, int src, int dst);
 /* Closes seq, returning its unshared blocks to the pool. */
 int rlvr_cuda_decode_release(rlvr_cuda_decode *dd, int seq);
+/* Keeps the first len tokens of the open seq (0 <= len <= its length),
+ * returning the blocks past them (rlvr_kv_pages_truncate: nothing moves on
+ * the device; the next step writes position len, copying a shared partial
+ * block first). Errors of rlvr_kv_pages_truncate, nothing changed. */
+int rlvr_cuda_decode_truncate(rlvr_cuda_decode *dd, int seq, int len);
 /* Tokens in seq, -1 when not open. */
 int rlvr_cuda_decode_len(const rlvr_cuda_decode *dd, int seq);
 

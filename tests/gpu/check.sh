@@ -14,7 +14,9 @@
 # times the whole model at Qwen2.5-0.5B shapes; test_wsync checks and times
 # GPU weight sync (CUDA IPC between two processes, NCCL with one rank);
 # test_learn_gpu_step and (whole-project builds only) test_learner_gpu run
-# the learner's GRPO step on the GPU against the CPU (learner.device = cuda).
+# the learner's GRPO step on the GPU against the CPU (learner.device = cuda);
+# test_cuda_source (whole-project builds only) runs the rollout engine on the
+# GPU source against the CPU source (rollout.device = cuda).
 #
 # On a lent GPU machine, through the `run` device tool (it copies the working
 # tree and runs the command in the repository root):

@@ -1,0 +1,106 @@
+/* cuda_source.h — the policy on a GPU as the rollout engine's logits source
+ * (rollout.device = "cuda"), and the one place that chooses between it and
+ * the CPU model source (rlvr_policy_source).
+ *
+ * The GPU source drives model/cuda/model.h's paged decode: one sequence of
+ * the paged cache per engine slot, so
+ *   prefill(slots, prompts)  releases the slots that are still open (a slot
+ *                            whose sample finished keeps its blocks until it
+ *                            is reused) and runs rlvr_cuda_decode_prefill;
+ *   step(slots, tokens)      rlvr_cuda_decode_step;
+ *   copy(src, dst, len)      releases dst if open, forks it from src (dst
+ *                            shares src's blocks: no cache is copied) and
+ *                            truncates it to len; the shared partial block
+ *                            is copied on write at dst's first step;
+ *   truncate(slot, len)      rlvr_cuda_decode_truncate (forgets the blocks
+ *                            past len: budget forcing's take-back).
+ * Logits rows come back to the host after every prefill and step (the
+ * engine samples on the host with model/sampler.h, so the tokens, seeds and
+ * log-probs mean exactly what they mean on the CPU path).
+ *
+ * The block pool holds slots * ceil(max_seq / block_size) blocks (every slot
+ * full, none shared) plus slots / 2 + 1: a decode step reserves blocks
+ * conservatively when several of its slots share a partial block
+ * (kv_pages.h), at most one block too many per shared block. So no call
+ * the engine makes can run out of blocks, and copy and truncate cannot fail.
+ *
+ * Numbers: in fp32 the logits agree with the CPU model's to rounding (other
+ * summation orders: test_cuda_model's tolerances), so greedy and seeded
+ * samples take the same tokens unless two candidates are within rounding of
+ * each other. Unlike the CPU decode the GPU's logits are not bitwise
+ * independent of the batch (cuBLASLt picks its algorithm by the number of
+ * rows), so at such a near-tie a sample can depend on what else is in
+ * flight. In bf16 the logits carry bf16 activation rounding and samples
+ * diverge from the CPU's after some tokens; the log-probs the engine
+ * reports are still log softmax of the logits it sampled from.
+ *
+ * Weights: the device keeps its own copy of the model's weights (fp32
+ * master, and a bf16 copy in bf16). After the host model's weights change,
+ * rlvr_cuda_source_upload (rlvr_policy_source_sync) copies them up again;
+ * the rollout worker does it whenever it applies a weights version.
+ *
+ * Status: compiled; never run on a GPU (docs/cuda.md). In a build without
+ * CUDA, or with no usable device, building one is RLVR_ERR_CONFIG naming
+ * rollout.device. */
+#ifndef RLVR_CUDA_SOURCE_H
+#define RLVR_CUDA_SOURCE_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+#include "model/model.h"
+#include "rollout/engine.h"
+
+typedef struct rlvr_cuda_source rlvr_cuda_source;
+
+/* 1 when this binary has CUDA and a device is usable; else 0 and why (a
+ * sentence, no key name) in why. */
+int rlvr_cuda_source_available(char *why, size_t cap);
+
+/* Checks rollout.device ("cpu" or "cuda") and rollout.dtype ("fp32" or
+ * "bf16"): RLVR_ERR_CONFIG naming the key for any other value, and naming
+ * rollout.device when it is cuda in a build without CUDA or with no usable
+ * device. *cuda = the device is cuda. */
+int rlvr_rollout_device_from_config(const rlvr_config *c, int *cuda);
+
+/* Builds the GPU source for m (borrowed: its tensor table and
+ * params_memory must outlive cs; its weights are uploaded now) in dtype
+ * ("fp32" or "bf16") on GPU 0: slots sequences of max_seq positions
+ * (max_seq <= m's max_position), blocks of block_size tokens (0 = 16).
+ * Sizes are the caller's (a bad one is a bug). RLVR_ERR_CONFIG naming
+ * rollout.device without CUDA or a device; *out NULL on error. */
+int rlvr_cuda_source_build(rlvr_cuda_source **out, const rlvr_model *m, const char *dtype, int slots, int max_seq,
+                           int block_size);
+void rlvr_cuda_source_free(rlvr_cuda_source *cs); /* accepts NULL */
+
+/* The engine's view (valid while cs lives). */
+const rlvr_logits_source *rlvr_cuda_source_get(rlvr_cuda_source *cs);
+
+/* Copies the model's current weights (m->params_memory) to the device. */
+void rlvr_cuda_source_upload(rlvr_cuda_source *cs);
+
+/* For tests: 1 when the paged cache's bookkeeping is consistent
+ * (rlvr_kv_pages_consistent); *blocks_used (optional) = blocks in use. */
+int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used);
+
+/* ---- the policy as the engine sees it, on either device ---- */
+
+/* Either the CPU model source or the GPU source, chosen by cuda. Build it
+ * in place and do not move it (the CPU source points at itself). */
+typedef struct {
+  rlvr_model_source cpu;       /* used when gpu is NULL */
+  rlvr_cuda_source *gpu;       /* rollout.device = cuda */
+  const rlvr_logits_source *src; /* what the engine drives */
+} rlvr_policy_source;
+
+/* cuda 0: rlvr_model_source_build (cannot fail); cuda 1:
+ * rlvr_cuda_source_build with dtype and the default block size (errors as
+ * there; ps zeroed then). */
+int rlvr_policy_source_build(rlvr_policy_source *ps, const rlvr_model *m, int cuda, const char *dtype, int slots,
+                             int max_seq);
+/* After m's weights changed: uploads them to the GPU (the CPU source reads
+ * the model directly: nothing to do). */
+void rlvr_policy_source_sync(rlvr_policy_source *ps);
+void rlvr_policy_source_free(rlvr_policy_source *ps); /* accepts NULL and a zeroed struct */
+
+#endif
