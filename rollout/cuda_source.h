@@ -39,7 +39,8 @@
  * rlvr_cuda_source_upload (rlvr_policy_source_sync) copies them up again;
  * the rollout worker does it whenever it applies a weights version.
  *
- * Status: compiled; never run on a GPU (docs/cuda.md). In a build without
+ * Status: compiled; never run on a GPU; tests/gpu/test_cuda_source.c passes
+ * in the CPU emulation of the CUDA runtime (sim/, docs/cuda.md). In a build without
  * CUDA, or with no usable device, building one is RLVR_ERR_CONFIG naming
  * rollout.device. */
 #ifndef RLVR_CUDA_SOURCE_H

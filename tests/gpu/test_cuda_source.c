@@ -46,7 +46,9 @@
  * failure on the GPU is then the GPU's, not the harness's. The CPU suite
  * runs that as test_cuda_source_selfcheck (about a second), which also
  * keeps this file building in builds without CUDA.
- * Status: compiled, never run on a GPU. */
+ * Status: never run on a GPU; passes in the CPU emulation of the CUDA
+ * runtime (sim/; built as test_cuda_source_sim once rollout/ is among the
+ * folders sim/CMakeLists.txt compiles against it), numbers in docs/cuda.md. */
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
