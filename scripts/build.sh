@@ -12,7 +12,7 @@ esac
 case $mode in
   normal) dir=${1:-$root/build}; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
   asan) dir=${1:-$root/build-asan}; flags=(-DCMAKE_BUILD_TYPE=Debug -DRLVR_SANITIZE=ON -DRLVR_CUDA=OFF) ;;
-  fuzz) dir=${1:-$root/build-fuzz}; flags=(-DCMAKE_BUILD_TYPE=Debug -DRLVR_FUZZ=ON -DRLVR_CUDA=OFF -DCMAKE_C_COMPILER=clang) ;;
+  fuzz) dir=${1:-$root/build-fuzz}; flags=(-DCMAKE_BUILD_TYPE=Debug -DRLVR_FUZZ=ON -DRLVR_CUDA=OFF -DRLVR_CUDA_SIM=OFF -DCMAKE_C_COMPILER=clang) ;;
 esac
 if [ ! -f "$dir/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$dir" "${flags[@]}" >/dev/null
