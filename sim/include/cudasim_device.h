@@ -14,8 +14,8 @@
  *     lane of its warp and reading a lane that has returned or does not
  *     exist is reported as the bug it is on a GPU;
  *   - atomics are plain read-modify-writes (one thread runs at a time).
- * threadIdx, blockIdx, blockDim and gridDim are thread-local variables the
- * scheduler sets before it resumes a fiber.
+ * threadIdx, blockIdx, blockDim and gridDim are globals the scheduler sets
+ * before it resumes a fiber (launches run one at a time, under a lock).
  *
  * What the emulation does not show: races between threads that a GPU
  * would interleave differently, memory-model and timing effects, the
@@ -87,10 +87,10 @@ static inline float4 make_float4(float x, float y, float z, float w) { return fl
 static inline int2 make_int2(int x, int y) { return int2{x, y}; }
 static inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
 
-extern thread_local uint3 threadIdx;
-extern thread_local uint3 blockIdx;
-extern thread_local dim3 blockDim;
-extern thread_local dim3 gridDim;
+extern uint3 threadIdx;
+extern uint3 blockIdx;
+extern dim3 blockDim;
+extern dim3 gridDim;
 
 namespace cudasim {
 

@@ -48,10 +48,10 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-thread_local uint3 threadIdx;
-thread_local uint3 blockIdx;
-thread_local dim3 blockDim;
-thread_local dim3 gridDim;
+uint3 threadIdx; /* plain globals: launches run one at a time (g_mu) */
+uint3 blockIdx;
+dim3 blockDim;
+dim3 gridDim;
 
 namespace {
 
