@@ -357,9 +357,11 @@ asm(".text\n"
     ".size cudasim_switch,.-cudasim_switch\n");
 #endif
 
-struct fiber {
+struct fiber { /* small: the scheduler scans the states of a whole block */
   void *sp; /* saved stack pointer (fast switch) */
-  ucontext_t uc;
+#ifndef CUDASIM_FAST_SWITCH
+  ucontext_t *uc;
+#endif
   char *stack;
   size_t stack_size;
   int state;
@@ -432,7 +434,7 @@ void yield_fiber(bool dying) {
 #ifdef CUDASIM_FAST_SWITCH
   cudasim_switch(&f.sp, b->sched_sp);
 #else
-  swapcontext(&f.uc, &b->sched);
+  swapcontext(f.uc, &b->sched);
 #endif
 #ifdef CUDASIM_ASAN
   __sanitizer_finish_switch_fiber(f.asan_fake, &b->sched_stack_bottom, &b->sched_stack_size);
@@ -506,11 +508,12 @@ void run_block(block_run *b) {
     for (int r = 0; r < 6; r++) *--sp = nullptr; /* rbp rbx r12-r15 */
     f.sp = sp;
 #else
-    getcontext(&f.uc);
-    f.uc.uc_stack.ss_sp = f.stack;
-    f.uc.uc_stack.ss_size = f.stack_size;
-    f.uc.uc_link = nullptr;
-    makecontext(&f.uc, fiber_entry, 0);
+    if (!f.uc) f.uc = new ucontext_t;
+    getcontext(f.uc);
+    f.uc->uc_stack.ss_sp = f.stack;
+    f.uc->uc_stack.ss_size = f.stack_size;
+    f.uc->uc_link = nullptr;
+    makecontext(f.uc, fiber_entry, 0);
 #endif
     f.state = RUN;
     f.asan_fake = nullptr;
@@ -528,7 +531,7 @@ void run_block(block_run *b) {
 #ifdef CUDASIM_FAST_SWITCH
       cudasim_switch(&b->sched_sp, g_fibers[i].sp);
 #else
-      swapcontext(&b->sched, &g_fibers[i].uc);
+      swapcontext(&b->sched, g_fibers[i].uc);
 #endif
 #ifdef CUDASIM_ASAN
       __sanitizer_finish_switch_fiber(b->sched_fake, nullptr, nullptr);
