@@ -501,7 +501,12 @@ void run_block(block_run *b) {
 #ifdef CUDASIM_FAST_SWITCH
     /* a stack that cudasim_switch "returns" into fiber_entry from, with
      * the alignment of a function just called: (rsp + 8) % 16 == 0 */
-    uintptr_t top = ((uintptr_t)f.stack + f.stack_size) & ~(uintptr_t)15;
+    /* Stacks are page-aligned, so their tops would all fall in the same
+     * cache sets and evict each other at every switch (a block's threads
+     * switch in turn): start each fiber at its own offset, a multiple of
+     * a cache line spread over 60 KiB. */
+    const uintptr_t color = ((uintptr_t)i * 448u) % 61440u;
+    uintptr_t top = ((uintptr_t)f.stack + f.stack_size - color) & ~(uintptr_t)15;
     void **sp = (void **)top;
     *--sp = nullptr;                        /* fiber_entry's return address: never used */
     *--sp = (void *)(uintptr_t)&fiber_entry; /* where the first switch returns to */
