@@ -11,14 +11,15 @@
  * (rlvr_cuda_attention_forward: attention_fwd_kernel2, query and key tiles
  * in shared memory), over the paged cache for decoding
  * (rlvr_cuda_paged_attention: paged_attention_kernel2, a row's context cut
- * into splits of at most 256 keys merged by a combine kernel). The two walk
- * the keys in different tiles, so a row's attention output agrees between
- * training and decoding within float32 rounding, not bit for bit. (The
- * reference kernels attention_fwd_kernel1 and paged_attention_kernel1 do
- * the same arithmetic in the same order and give the same bits for the
- * same q, k and v; the lab and test_cuda_ops compare them.) A decode row's
- * result depends only on its own inputs and position: its split count is
- * a function of its context length, not of the other rows of the call.
+ * into splits of at most 256 keys merged by a combine kernel). A row whose
+ * context is at most 256 keys is one split, walked in the training
+ * forward's key tiles with its arithmetic, so given the same q, k and v its
+ * attention output is the same bits (test_cuda_ops checks it); longer
+ * contexts are merged from splits and agree within float32 rounding. (The
+ * reference kernels attention_fwd_kernel1 and paged_attention_kernel1 also
+ * share their arithmetic.) A decode row's result depends only on its own
+ * inputs and position: its split count is a function of its context
+ * length, not of the other rows of the call.
  *
  * Logits are made in float32 (rlvr_cuda_linear_forward_f32out) a chunk of
  * rows at a time, as the CPU, and never stored in bf16: the log-softmax and
@@ -612,13 +613,14 @@ extern "C" void rlvr_cuda_decode_build(rlvr_cuda_decode *dd, rlvr_cuda_model *dm
   dd->max_rows = max_rows;
   rlvr_kv_pages_build(&dd->pages, block_size, num_blocks, max_seqs, max_len);
   dd->pool_rows = (size_t)num_blocks * block_size;
+  dd->pool_stride = dd->pool_rows + (size_t)block_size; /* + the scratch block of graphed steps' padding rows */
   const size_t R = (size_t)max_rows, S = (size_t)max_seqs, L = c->num_layers, C = c->hidden_size;
   const size_t F = c->intermediate_size, V = c->vocab_size, H = c->num_heads, KVH = c->num_kv_heads;
   const size_t D = c->head_dim, HD = H * D, KD = KVH * D, es = rlvr_dtype_size(dm->dt);
   const int qk = c->qk_norm;
   plan_t pl = {};
-  PLAN(&pl, dd->k_cache, L * dd->pool_rows * KD * es);
-  PLAN(&pl, dd->v_cache, L * dd->pool_rows * KD * es);
+  PLAN(&pl, dd->k_cache, L * dd->pool_stride * KD * es);
+  PLAN(&pl, dd->v_cache, L * dd->pool_stride * KD * es);
   PLAN(&pl, dd->x, R * C * es);
   PLAN(&pl, dd->y, R * C * es);
   PLAN(&pl, dd->ln1, R * C * es);
@@ -643,7 +645,7 @@ extern "C" void rlvr_cuda_decode_build(rlvr_cuda_decode *dd, rlvr_cuda_model *dm
   PLAN(&pl, dd->row_slot, R * sizeof(int));
   PLAN(&pl, dd->gather_src, R * sizeof(int));
   PLAN(&pl, dd->gather_dst, R * sizeof(int));
-  PLAN(&pl, dd->table, S * (size_t)dd->pages.max_blocks * sizeof(int));
+  PLAN(&pl, dd->table, (S + 1) * (size_t)dd->pages.max_blocks * sizeof(int));
   PLAN(&pl, dd->xlast, S * C * es);
   PLAN(&pl, dd->lnf, S * C * es);
   PLAN(&pl, dd->lnf_rstd, S * sizeof(float));
@@ -661,14 +663,34 @@ extern "C" void rlvr_cuda_decode_build(rlvr_cuda_decode *dd, rlvr_cuda_model *dm
   plan_build(&pl, &dd->arena, "decode");
   dd->h_gsrc = (int *)xcalloc(R, sizeof(int));
   dd->h_gdst = (int *)xcalloc(R, sizeof(int));
+  dd->h_rows = (int *)xcalloc(4 * R, sizeof(int));
+  /* the padding sequence's table row: every block is the scratch block */
+  const int mb = dd->pages.max_blocks;
+  int *pad = (int *)xmalloc((size_t)mb * sizeof(int));
+  for (int i = 0; i < mb; i++) pad[i] = num_blocks;
+  h2d(dd->table + S * (size_t)mb, pad, (size_t)mb * sizeof(int), dm->ctx->stream);
+  CUDA_CHECK(cudaStreamSynchronize(dm->ctx->stream));
+  free(pad);
+  dd->use_graphs = 1;
 }
+
+typedef struct {
+  int rows, ctx; /* the buckets */
+  cudaGraphExec_t exec;
+} decode_graph;
+
+extern "C" void rlvr_cuda_decode_set_graphs(rlvr_cuda_decode *dd, int on) { dd->use_graphs = on != 0; }
 
 extern "C" void rlvr_cuda_decode_free(rlvr_cuda_decode *dd) {
   if (!dd) return;
   rlvr_kv_pages_free(&dd->pages);
+  decode_graph *g = (decode_graph *)dd->graphs;
+  for (int i = 0; i < dd->ngraphs; i++) CUDA_CHECK(cudaGraphExecDestroy(g[i].exec));
+  free(dd->graphs);
   rlvr_cuda_arena_free(&dd->arena);
   free(dd->h_gsrc);
   free(dd->h_gdst);
+  free(dd->h_rows);
   memset(dd, 0, sizeof *dd);
 }
 
@@ -692,13 +714,52 @@ static void decode_copy(rlvr_cuda_decode *dd, const rlvr_kv_copy *cp) {
   const size_t KD = (size_t)dm->cfg.num_kv_heads * dm->cfg.head_dim, bs = (size_t)dd->pages.block_size;
   const size_t bytes = (size_t)cp->rows * KD * rlvr_dtype_size(dm->dt);
   for (int l = 0; l < dm->cfg.num_layers; l++) {
-    const size_t base = (size_t)l * dd->pool_rows;
+    const size_t base = (size_t)l * dd->pool_stride;
     const size_t from = (base + (size_t)cp->src * bs) * KD, to = (base + (size_t)cp->dst * bs) * KD;
     CUDA_CHECK(cudaMemcpyAsync(at(dd->k_cache, to, dm->dt), at(dd->k_cache, from, dm->dt), bytes,
                                cudaMemcpyDeviceToDevice, dm->ctx->stream));
     CUDA_CHECK(cudaMemcpyAsync(at(dd->v_cache, to, dm->dt), at(dd->v_cache, from, dm->dt), bytes,
                                cudaMemcpyDeviceToDevice, dm->ctx->stream));
   }
+}
+
+/* The layers for rows 0..m-1 whose metadata (row_seq, row_pos, row_tok,
+ * row_slot) and block tables are on the device: embedding, then every
+ * layer, storing the rows' keys and values in the cache; max_ctx (>= every
+ * row's position + 1, <= max_len) sizes paged attention's grid. Only
+ * device work on ctx->stream (a graphed step captures it). Returns the
+ * buffer holding the final residual rows. */
+static void *decode_layers(rlvr_cuda_decode *dd, int m, int max_ctx) {
+  rlvr_cuda_model *dm = dd->dm;
+  const rlvr_model_config *c = &dm->cfg;
+  const rlvr_dtype dt = dm->dt;
+  cudaStream_t s = dm->ctx->stream;
+  const int H = c->num_heads, KVH = c->num_kv_heads, D = c->head_dim, KD = KVH * D;
+  embed_forward(dm, dd->x, dd->row_tok, m);
+  void *cur = dd->x, *nxt = dd->y;
+  for (int l = 0; l < c->num_layers; l++) {
+    layer_io io;
+    memset(&io, 0, sizeof io);
+    io.x = cur, io.out = nxt;
+    io.ln1 = dd->ln1, io.ln1_rstd = dd->ln1_rstd, io.q_pre = dd->q_pre, io.k_pre = dd->k_pre;
+    io.q_rstd = dd->q_rstd, io.k_rstd = dd->k_rstd, io.q = dd->q, io.k = dd->k, io.v = dd->v, io.att = dd->att;
+    io.res_mid = dd->res_mid, io.ln2 = dd->ln2, io.ln2_rstd = dd->ln2_rstd, io.gate = dd->gate, io.up = dd->up;
+    io.act = dd->act, io.pos = dd->row_pos;
+    layer_attn_in(dm, l, m, &io);
+    void *kc = at(dd->k_cache, (size_t)l * dd->pool_stride * KD, dt);
+    void *vc = at(dd->v_cache, (size_t)l * dd->pool_stride * KD, dt);
+    RLVR_DISPATCH_DTYPE(dt, T,
+                        kv_store_kernel1<T><<<ew_grid((size_t)m * KD), EW_BLOCK, 0, s>>>(
+                            (T *)kc, (T *)vc, (const T *)io.k, (const T *)io.v, dd->row_slot, m, KD));
+    CUDA_CHECK(cudaGetLastError());
+    rlvr_cuda_paged_attention(io.att, dd->att_part, dd->att_part_rows, io.q, kc, vc, dd->row_seq, dd->row_pos,
+                              dd->table, dd->pages.max_blocks, dd->pages.block_size, m, H, KVH, D,
+                              dd->pages.max_len, max_ctx, dt, s);
+    layer_attn_out(dm, l, m, &io);
+    void *t = cur;
+    cur = nxt, nxt = t;
+  }
+  return cur;
 }
 
 /* Runs rows 0..n-1 (sequence, position, token, pool slot, output index or
@@ -714,7 +775,7 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
   const rlvr_dtype dt = dm->dt;
   rlvr_cuda_context *ctx = dm->ctx;
   cudaStream_t s = ctx->stream;
-  const int C = c->hidden_size, H = c->num_heads, KVH = c->num_kv_heads, D = c->head_dim, KD = KVH * D;
+  const int C = c->hidden_size;
   for (int r0 = 0; r0 < n; r0 += dd->max_rows) {
     const int m = imin(dd->max_rows, n - r0);
     int max_ctx = 1; /* the longest context of the chunk: paged attention's grid */
@@ -723,30 +784,7 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
     h2d(dd->row_pos, pos + r0, (size_t)m * sizeof(int), s);
     h2d(dd->row_tok, tok + r0, (size_t)m * sizeof(int), s);
     h2d(dd->row_slot, slot + r0, (size_t)m * sizeof(int), s);
-    embed_forward(dm, dd->x, dd->row_tok, m);
-    void *cur = dd->x, *nxt = dd->y;
-    for (int l = 0; l < c->num_layers; l++) {
-      layer_io io;
-      memset(&io, 0, sizeof io);
-      io.x = cur, io.out = nxt;
-      io.ln1 = dd->ln1, io.ln1_rstd = dd->ln1_rstd, io.q_pre = dd->q_pre, io.k_pre = dd->k_pre;
-      io.q_rstd = dd->q_rstd, io.k_rstd = dd->k_rstd, io.q = dd->q, io.k = dd->k, io.v = dd->v, io.att = dd->att;
-      io.res_mid = dd->res_mid, io.ln2 = dd->ln2, io.ln2_rstd = dd->ln2_rstd, io.gate = dd->gate, io.up = dd->up;
-      io.act = dd->act, io.pos = dd->row_pos;
-      layer_attn_in(dm, l, m, &io);
-      void *kc = at(dd->k_cache, (size_t)l * dd->pool_rows * KD, dt);
-      void *vc = at(dd->v_cache, (size_t)l * dd->pool_rows * KD, dt);
-      RLVR_DISPATCH_DTYPE(dt, T,
-                          kv_store_kernel1<T><<<ew_grid((size_t)m * KD), EW_BLOCK, 0, s>>>(
-                              (T *)kc, (T *)vc, (const T *)io.k, (const T *)io.v, dd->row_slot, m, KD));
-      CUDA_CHECK(cudaGetLastError());
-      rlvr_cuda_paged_attention(io.att, dd->att_part, dd->att_part_rows, io.q, kc, vc, dd->row_seq, dd->row_pos,
-                                dd->table, dd->pages.max_blocks, dd->pages.block_size, m, H, KVH, D,
-                                dd->pages.max_len, max_ctx, dt, s);
-      layer_attn_out(dm, l, m, &io);
-      void *t = cur;
-      cur = nxt, nxt = t;
-    }
+    void *cur = decode_layers(dd, m, max_ctx);
     int ng = 0;
     for (int i = 0; i < m; i++)
       if (out[r0 + i] >= 0) {
@@ -766,6 +804,68 @@ static void decode_run(rlvr_cuda_decode *dd, int n, const int *seq, const int *p
                             (float)c->rms_eps, dt, s);
   rlvr_cuda_linear_forward_f32out(ctx, dd->logits, dd->lnf, wt(dm, dm->params.p.lm_head), n_out, c->vocab_size, C, dt);
   dd->n_out = n_out;
+}
+/* The smallest power of two >= n, at least lo, at most hi. */
+static int bucket(int n, int lo, int hi) {
+  int b = lo;
+  while (b < n && b < hi) b <<= 1;
+  return b < hi ? b : hi;
+}
+
+/* A decode step of n rows (n <= min(max_seqs, max_rows); host arrays as
+ * decode_run's, every row an output) as a CUDA graph: the rows are padded
+ * to their bucket with rows of the padding sequence (max_seqs: position 0,
+ * token 0, the scratch block's first slot), the layers, final norm and head
+ * run on all of them, and logits rows 0..n-1 are the caller's. */
+static void decode_step_graph(rlvr_cuda_decode *dd, int n, const int *seq, const int *pos, const int *tok,
+                              const int *slot) {
+  rlvr_cuda_model *dm = dd->dm;
+  const rlvr_model_config *c = &dm->cfg;
+  cudaStream_t s = dm->ctx->stream;
+  rlvr_kv_pages *kp = &dd->pages;
+  const int mb = bucket(n, 1, imin(kp->max_seqs, dd->max_rows));
+  int max_ctx = 1;
+  for (int i = 0; i < n; i++) max_ctx = pos[i] + 1 > max_ctx ? pos[i] + 1 : max_ctx;
+  const int cb = bucket(max_ctx, 16, kp->max_len);
+  const int R = dd->max_rows;
+  int *hs = dd->h_rows, *hp = hs + R, *ht = hp + R, *hl = ht + R;
+  for (int i = 0; i < mb; i++) {
+    const int real = i < n;
+    hs[i] = real ? seq[i] : kp->max_seqs;
+    hp[i] = real ? pos[i] : 0;
+    ht[i] = real ? tok[i] : 0;
+    hl[i] = real ? slot[i] : (int)dd->pool_rows; /* the scratch block's first row */
+  }
+  h2d(dd->row_seq, hs, (size_t)mb * sizeof(int), s);
+  h2d(dd->row_pos, hp, (size_t)mb * sizeof(int), s);
+  h2d(dd->row_tok, ht, (size_t)mb * sizeof(int), s);
+  h2d(dd->row_slot, hl, (size_t)mb * sizeof(int), s);
+  decode_graph *gs = (decode_graph *)dd->graphs;
+  cudaGraphExec_t exec = NULL;
+  for (int i = 0; i < dd->ngraphs && !exec; i++)
+    if (gs[i].rows == mb && gs[i].ctx == cb) exec = gs[i].exec;
+  if (!exec) {
+    /* ThreadLocal: other threads of the process (a worker's heartbeat) may
+     * call CUDA while this thread captures */
+    CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    void *cur = decode_layers(dd, mb, cb);
+    rlvr_cuda_rmsnorm_forward(dd->lnf, dd->lnf_rstd, cur, wt(dm, dm->params.p.final_norm), mb, c->hidden_size,
+                              (float)c->rms_eps, dm->dt, s);
+    rlvr_cuda_linear_forward_f32out(dm->ctx, dd->logits, dd->lnf, wt(dm, dm->params.p.lm_head), mb, c->vocab_size,
+                                    c->hidden_size, dm->dt);
+    cudaGraph_t g = NULL;
+    CUDA_CHECK(cudaStreamEndCapture(s, &g));
+    CUDA_CHECK(cudaGraphInstantiate(&exec, g, 0));
+    CUDA_CHECK(cudaGraphDestroy(g));
+    gs = (decode_graph *)xrealloc(dd->graphs, (size_t)(dd->ngraphs + 1) * sizeof(decode_graph));
+    gs[dd->ngraphs].rows = mb, gs[dd->ngraphs].ctx = cb, gs[dd->ngraphs].exec = exec;
+    dd->graphs = gs;
+    dd->ngraphs++;
+    dd->graph_captures++;
+  }
+  CUDA_CHECK(cudaGraphLaunch(exec, s));
+  dd->graph_launches++;
+  dd->n_out = n;
 }
 
 extern "C" int rlvr_cuda_decode_prefill(rlvr_cuda_decode *dd, const int *seqs, const int *tokens, const int *lens,
@@ -844,7 +944,8 @@ extern "C" int rlvr_cuda_decode_step(rlvr_cuda_decode *dd, const int *seqs, cons
     }
     cudaStream_t s = dd->dm->ctx->stream;
     h2d(dd->table, kp->table, (size_t)kp->max_seqs * kp->max_blocks * sizeof(int), s);
-    decode_run(dd, n, seqs, pos, tokens, slot, out, n);
+    if (dd->use_graphs && n <= imin(kp->max_seqs, dd->max_rows)) decode_step_graph(dd, n, seqs, pos, tokens, slot);
+    else decode_run(dd, n, seqs, pos, tokens, slot, out, n);
     if (logits) d2h(logits, dd->logits, (size_t)n * V * sizeof(float), s);
     CUDA_CHECK(cudaStreamSynchronize(s));
   }

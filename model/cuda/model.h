@@ -128,13 +128,16 @@ typedef struct {
   int max_rows;        /* tokens run through the layers at once (prefill is chunked) */
   int n_out;           /* rows of logits the last prefill/step produced */
   rlvr_cuda_arena arena;
-  void *k_cache, *v_cache; /* (L, num_blocks * block_size, KVH*D) dt */
+  void *k_cache, *v_cache; /* (L, pool_stride, KVH*D) dt: each layer's num_blocks * block_size rows, then one
+                              scratch block that the padding rows of a graphed step write to */
   size_t pool_rows;        /* num_blocks * block_size */
+  size_t pool_stride;      /* pool_rows + block_size: rows per layer in k_cache, v_cache */
   /* per chunk of max_rows rows, device */
   void *x, *y, *ln1, *q_pre, *k_pre, *q, *k, *v, *att, *res_mid, *ln2, *gate, *up, *act;
   float *ln1_rstd, *q_rstd, *k_rstd, *ln2_rstd;
   int *row_seq, *row_pos, *row_tok, *row_slot, *gather_src, *gather_dst; /* (max_rows) */
-  int *table;          /* (max_seqs, max_blocks) the block tables, uploaded before each call */
+  int *table;          /* (max_seqs + 1, max_blocks) the block tables, uploaded before each call; row max_seqs
+                          (the padding rows' sequence) points at the scratch block */
   void *xlast, *lnf;   /* (max_seqs, C) dt: the last row of each output sequence */
   float *lnf_rstd;     /* (max_seqs) */
   float *logits;       /* (max_seqs, V) fp32: the last call's next-token logits */
@@ -147,6 +150,13 @@ typedef struct {
   int att_part_rows;       /* rows they hold: min(max_rows, max_seqs) */
   /* host staging for the gathers of one chunk */
   int *h_gsrc, *h_gdst;
+  /* CUDA graphs for decode steps (rlvr_cuda_decode_set_graphs): one
+   * instantiated graph per (rows bucket, context bucket), made on first use */
+  int use_graphs;
+  void *graphs;  /* model.cu's decode_graph records */
+  int ngraphs;
+  long long graph_captures, graph_launches; /* counters, for tests and benchmarks */
+  int *h_rows;   /* (4, max_rows) staging of a graphed step's row metadata */
 } rlvr_cuda_decode;
 
 /* A cache of num_blocks blocks of block_size tokens for sequence ids
@@ -156,6 +166,22 @@ void rlvr_cuda_decode_build(rlvr_cuda_decode *dd, rlvr_cuda_model *dm, int max_s
                             int block_size, int max_rows);
 /* Accepts NULL and a zeroed or half-built dd. */
 void rlvr_cuda_decode_free(rlvr_cuda_decode *dd);
+
+/* CUDA graphs for rlvr_cuda_decode_step (on after build). A step of n rows
+ * runs as the graph for n rounded up to a power of two (at most
+ * min(max_seqs, max_rows); larger steps run without a graph) and for the
+ * longest context rounded up to a power of two (at least 16, at most
+ * max_len): the layers, the final norm and the head, captured once per
+ * bucket and replayed, so a step costs one graph launch instead of a few
+ * hundred kernel launches. Padding rows read and write only the scratch
+ * block and their logits rows are not the caller's. The row metadata and
+ * block tables are copied before the launch; weights may change between
+ * steps (the graphs hold pointers, not values). Prefill never uses graphs.
+ * Every row's arithmetic is the same kernels in the same order as without
+ * graphs; only the products' M (the padded row count) may differ, so the
+ * logits agree within the products' rounding (bit for bit in the CPU
+ * emulation). */
+void rlvr_cuda_decode_set_graphs(rlvr_cuda_decode *dd, int on);
 
 /* Opens the inactive sequences seqs[b] with the prompts tokens[b, 0..lens[b])
  * (row-major (B, T), B <= max_seqs, lens[b] >= 1) and computes the

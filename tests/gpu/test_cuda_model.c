@@ -353,6 +353,77 @@ static void test_decode_forced(const rlvr_model *m, const char *name, rlvr_dtype
   free(z_fwd), free(got), free(want), free(rows);
 }
 
+/* 2b. CUDA graphs for decode steps: two decoders on one model, graphs on
+ * and off, fed the same prompts and tokens with the step's row count
+ * changing across the buckets (1, 2, 4, and max_seqs = 5), weights
+ * replaced halfway. Every row's kernels are the same; only the products'
+ * M differs (padded rows), so on a GPU the logits agree within the fp32
+ * products' rounding, and in the CPU emulation (whose products do not
+ * depend on M) bit for bit. */
+static void test_decode_graphs(const rlvr_model *m, const char *name, rlvr_dtype dt) {
+  enum { NS = 5, PL = 6, STEPS = 24 };
+  const int V = m->cfg.vocab_size;
+  rlvr_cuda_model dm;
+  rlvr_cuda_model_build(&dm, &ctx, m, dt, 0);
+  rlvr_cuda_decode dg, dn;
+  rlvr_cuda_decode_build(&dg, &dm, NS, PL + STEPS + 1, 64, 4, 8);
+  rlvr_cuda_decode_build(&dn, &dm, NS, PL + STEPS + 1, 64, 4, 8);
+  rlvr_cuda_decode_set_graphs(&dn, 0);
+  rlvr_rng r;
+  rlvr_rng_seed(&r, 99);
+  int ids[NS], lens[NS], prompts[NS * PL];
+  for (int b = 0; b < NS; b++) ids[b] = b, lens[b] = 2 + b;
+  for (int i = 0; i < NS * PL; i++) prompts[i] = (int)rlvr_rng_below(&r, (uint64_t)V);
+  float *a = malloc(sizeof(float) * NS * V), *b2 = malloc(sizeof(float) * NS * V);
+  CHECK(rlvr_cuda_decode_prefill(&dg, ids, prompts, lens, NS, PL, a) == RLVR_OK);
+  CHECK(rlvr_cuda_decode_prefill(&dn, ids, prompts, lens, NS, PL, b2) == RLVR_OK);
+  double worst = 0, worst_row = 0;
+  long long same = 0, total = 0;
+  const int counts[8] = {1, 2, 5, 3, 4, 1, 5, 2};
+  float *w2 = NULL;
+  for (int st = 0; st < STEPS; st++) {
+    if (st == STEPS / 2) { /* new weights: the graphs hold pointers, not values */
+      w2 = malloc(sizeof(float) * m->num_params);
+      for (size_t i = 0; i < m->num_params; i++) w2[i] = m->params_memory[i] * (1.0f + 0.01f * (float)(i % 7));
+      rlvr_cuda_model_upload(&dm, w2);
+    }
+    const int n = counts[st % 8];
+    int seqs[NS], toks[NS];
+    for (int i = 0; i < n; i++) seqs[i] = (st + i) % NS, toks[i] = (int)rlvr_rng_below(&r, (uint64_t)V);
+    CHECK(rlvr_cuda_decode_step(&dg, seqs, toks, n, a) == RLVR_OK);
+    CHECK(rlvr_cuda_decode_step(&dn, seqs, toks, n, b2) == RLVR_OK);
+    for (int i = 0; i < n; i++) {
+      float mx = 0;
+      for (int v = 0; v < V; v++) mx = fabsf(b2[(size_t)i * V + v]) > mx ? fabsf(b2[(size_t)i * V + v]) : mx;
+      for (int v = 0; v < V; v++) {
+        const double d = fabs((double)a[(size_t)i * V + v] - (double)b2[(size_t)i * V + v]);
+        if (d > worst) worst = d;
+        if (mx > 0 && d / mx > worst_row) worst_row = d / mx;
+        same += a[(size_t)i * V + v] == b2[(size_t)i * V + v];
+        total++;
+      }
+    }
+  }
+#ifdef CUDASIM
+  const double tol = 0.0;
+#else
+  const double tol = dt == RLVR_DTYPE_BF16 ? TOL_BF16.logit_row : TOL_F32.logit_row;
+#endif
+  char what[320];
+  snprintf(what, sizeof what, "%s %s decode steps as CUDA graphs vs without: max |diff| %.3g (%.3g of a row's max), "
+           "%lld of %lld logits equal; %lld graphs captured, %lld launched",
+           name, dt_name(dt), worst, worst_row, same, total, dg.graph_captures, dg.graph_launches);
+  CHECK_MSG(worst_row <= tol, "%s (tol %.3g)", what, tol);
+  if (worst_row <= tol) printf("ok   %s\n", what);
+  CHECK_MSG(dg.graph_launches == STEPS && dn.graph_launches == 0, "%s", what);
+  CHECK_MSG(dg.graph_captures >= 3 && dg.graph_captures < STEPS, "%s: graphs are replayed, not made per step", what);
+  rlvr_cuda_model_upload(&dm, m->params_memory);
+  rlvr_cuda_decode_free(&dg);
+  rlvr_cuda_decode_free(&dn);
+  rlvr_cuda_model_free(&dm);
+  free(a), free(b2), free(w2);
+}
+
 /* 3. generation with a shared prompt, sampling on the GPU, joins and leaves. */
 enum { GG = 4, GMAX = 24, GSEQ = GG + 1 };
 
@@ -491,6 +562,7 @@ int main(void) {
       test_train(&m, names[k], dt, 1.0f);
       if (k == 2) test_train(&m, names[k], dt, 0.7f);
       test_decode_forced(&m, names[k], dt);
+      test_decode_graphs(&m, names[k], dt);
       test_generate(&m, names[k], dt);
     }
     rlvr_model_free(&m);
