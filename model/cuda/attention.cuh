@@ -267,8 +267,9 @@ static inline int att_smem_fits(K *kernel, size_t bytes) {
 /* One key tile against the R query slots of a warp: online softmax.
  * Qw: the warp's R slots in the query tile (rows of D floats); Ks (ATT_BK
  * rows, stride ks odd), Vs (ATT_BK rows, stride vs) the tile's keys and
- * values, zero past the keys that exist; lane holds key kt0 + lane. Slot r
- * counts the keys with kt0 + lane in [lo[r], hi[r]) (lo = hi = 0: none).
+ * values, zero from key kend on; lane holds key kt0 + lane. Slot r counts
+ * the keys with kt0 + lane in [lo[r], hi[r]) and below kend (lo = hi = 0:
+ * none).
  * State per slot: m[r] the running maximum of its scaled scores (the same
  * in every lane: a warp max), l[r] this lane's part of the running sum
  * sum_j e^(s_j - m) (rescaled with m; the row's sum is the warp sum at the
@@ -277,8 +278,8 @@ static inline int att_smem_fits(K *kernel, size_t bytes) {
 template <int R, int DPL>
 static __device__ __forceinline__ void att_fwd_tile(float (&m)[R], float (&l)[R], float (&acc)[R][DPL],
                                                     const float *Qw, const float *Ks, int ks, const float *Vs, int vs,
-                                                    int D, int kt0, const int (&lo)[R], const int (&hi)[R],
-                                                    float scale, int lane) {
+                                                    int D, int kt0, int kend, const int (&lo)[R],
+                                                    const int (&hi)[R], float scale, int lane) {
   float s[R];
 #pragma unroll
   for (int r = 0; r < R; r++) s[r] = 0.0f;
@@ -292,7 +293,7 @@ static __device__ __forceinline__ void att_fwd_tile(float (&m)[R], float (&l)[R]
   float p[R];
 #pragma unroll
   for (int r = 0; r < R; r++) {
-    const bool ok = j >= lo[r] && j < hi[r];
+    const bool ok = j >= lo[r] && j < hi[r] && j < kend;
     const float x = ok ? s[r] * scale : -INFINITY;
     const float mn = fmaxf(m[r], warp_max(x));
     float corr = 1.0f;
@@ -325,13 +326,19 @@ static __device__ __forceinline__ void att_fwd_tile(float (&m)[R], float (&l)[R]
 
 /* Training forward. Grid (ceil(N G / (nw R)), KVH), block nw warps, dynamic
  * shared memory att_fwd2_smem(nw, R, D): Qs (nw R slots x D), Ks (ATT_BK x
- * D|1), Vs (ATT_BK x D). The block's slots cover rows i_first .. i_last;
- * rows of one sequence are contiguous, so its keys are rows
- * off[row_seq[i_first]] .. i_last, walked in tiles of ATT_BK (keys of
- * another sequence in a tile that straddles two are masked per slot); a
- * warp skips the tiles outside its own slots' key range. Blocks run in
- * reverse tile order: the last rows see the most keys and start first.
- * Writes out (N, H*D) and lse (N, H) as attention_fwd_kernel1. */
+ * D|1), Vs (ATT_BK x D). The block's slots cover rows i_first .. i_last,
+ * in one or more segments of one sequence each (rows of a sequence are
+ * contiguous); for each segment the keys are its sequence's rows from
+ * off[b] to the segment's last row, walked in tiles of ATT_BK that start at
+ * off[b] (slots of the other segments are masked there: a fully masked
+ * tile leaves a slot's state bit for bit unchanged). So every slot sees its
+ * keys in tiles at positions 0, 32, 64, ... of its own sequence, whatever
+ * the block, exactly as paged_attention_kernel2 does for a context of at
+ * most PAGED_SPLIT_MIN keys (one split): given the same q, k, v the two give
+ * the same bits there. A warp skips the tiles outside its own slots' key
+ * range. Blocks run in reverse tile order: the last rows see the most keys
+ * and start first. Writes out (N, H*D) and lse (N, H) as
+ * attention_fwd_kernel1. */
 template <typename T, int R, int DPL>
 __global__ void attention_fwd_kernel2(T *out, float *lse, const T *q, const T *k, const T *v, const int *row_seq,
                                       const int *off, int N, int H, int KVH, int D, float scale) {
@@ -352,8 +359,7 @@ __global__ void attention_fwd_kernel2(T *out, float *lse, const T *q, const T *k
   }
   const int i_first = (int)(S0 / G);
   const int i_last = (int)(S0 + BQ - 1 < NS ? (S0 + BQ - 1) / G : (long long)N - 1);
-  const int kbeg = off[row_seq[i_first]], kend = i_last + 1;
-  int lo[R], hi[R], wlo = kend, whi = -1; /* wlo > whi: the warp has no slot */
+  int lo[R], hi[R], wlo = N, whi = -1; /* wlo > whi: the warp has no slot */
   float m[R], l[R], acc[R][DPL];
 #pragma unroll
   for (int r = 0; r < R; r++) {
@@ -368,20 +374,27 @@ __global__ void attention_fwd_kernel2(T *out, float *lse, const T *q, const T *k
 #pragma unroll
     for (int e = 0; e < DPL; e++) acc[r][e] = 0.0f;
   }
-  for (int kt0 = kbeg; kt0 < kend; kt0 += ATT_BK) {
-    __syncthreads(); /* Qs written (first tile); the previous tile's reads done */
-    for (int x = threadIdx.x; x < ATT_BK * D; x += blockDim.x) {
-      const int jr = x / D, d = x % D, j = kt0 + jr;
-      float kx = 0.0f, vx = 0.0f;
-      if (j < kend) {
-        const size_t a = (size_t)j * KD + (size_t)g * D + d;
-        kx = ldf(k, a), vx = ldf(v, a);
+  for (int seg = i_first; seg <= i_last;) { /* the same segments in every thread */
+    const int b = row_seq[seg];
+    int seg_end = seg + 1;
+    while (seg_end <= i_last && row_seq[seg_end] == b) seg_end++;
+    const int kend = seg_end; /* keys off[b] .. seg_end - 1 */
+    for (int kt0 = off[b]; kt0 < kend; kt0 += ATT_BK) {
+      __syncthreads(); /* Qs written (first tile); the previous tile's reads done */
+      for (int x = threadIdx.x; x < ATT_BK * D; x += blockDim.x) {
+        const int jr = x / D, d = x % D, j = kt0 + jr;
+        float kx = 0.0f, vx = 0.0f;
+        if (j < kend) {
+          const size_t a = (size_t)j * KD + (size_t)g * D + d;
+          kx = ldf(k, a), vx = ldf(v, a);
+        }
+        Ks[jr * ks + d] = kx, Vs[jr * D + d] = vx;
       }
-      Ks[jr * ks + d] = kx, Vs[jr * D + d] = vx;
+      __syncthreads();
+      if (kt0 < whi && kt0 + ATT_BK > wlo)
+        att_fwd_tile<R, DPL>(m, l, acc, Qs + (size_t)warp * R * D, Ks, ks, Vs, D, D, kt0, kend, lo, hi, scale, lane);
     }
-    __syncthreads();
-    if (kt0 < whi && kt0 + ATT_BK > wlo)
-      att_fwd_tile<R, DPL>(m, l, acc, Qs + (size_t)warp * R * D, Ks, ks, Vs, D, D, kt0, lo, hi, scale, lane);
+    seg = seg_end;
   }
 #pragma unroll
   for (int r = 0; r < R; r++) {
@@ -720,7 +733,8 @@ __global__ void paged_attention_kernel2(T *out, float *part, const T *q, const T
       Ks[jr * ks + d] = kx, Vs[jr * D + d] = vx;
     }
     __syncthreads();
-    if (any) att_fwd_tile<R, DPL>(m, l, acc, Qs + (size_t)warp * R * D, Ks, ks, Vs, D, D, kt0, lo, hi, scale, lane);
+    if (any)
+      att_fwd_tile<R, DPL>(m, l, acc, Qs + (size_t)warp * R * D, Ks, ks, Vs, D, D, kt0, kend, lo, hi, scale, lane);
   }
 #pragma unroll
   for (int r = 0; r < R; r++) {

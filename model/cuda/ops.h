@@ -170,7 +170,9 @@ void rlvr_cuda_attention_backward_kernel1(void *dq, void *dk, void *dv, float *d
  * sharing a kv head, partial softmax records merged by a second kernel in
  * split order. scratch: rlvr_cuda_paged_attention_scratch(scratch_rows, H,
  * D, max_len) floats, used scratch_rows rows at a time (more rows: more
- * launches); may be NULL when max_ctx <= 256. */
+ * launches); may be NULL when max_ctx <= 256. A row of at most 256 keys
+ * gives the bits of rlvr_cuda_attention_forward's row for the same q, k, v
+ * (the same key tiles and arithmetic); longer ones agree within rounding. */
 size_t rlvr_cuda_paged_attention_scratch(int scratch_rows, int H, int D, int max_len);
 void rlvr_cuda_paged_attention(void *out, float *scratch, int scratch_rows, const void *q,
                                const void *kc, const void *vc, const int *row_seq,

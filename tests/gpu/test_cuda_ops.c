@@ -470,7 +470,12 @@ static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_d
  * rlvr_cuda_paged_attention_kernel1 against the CPU attention over the
  * unpaged rows. kernel2 runs twice, with its scratch for 3 rows (several
  * launches) and for all rows (one): a row's bits must not depend on the
- * other rows of its launch. */
+ * other rows of its launch. The query of row (b, p) is row off[b] + p of a
+ * q for every token; when the sequences are short enough for the CPU
+ * emulation (at most 2000 tokens in all) the training forward
+ * (rlvr_cuda_attention_forward) runs over them too, and the decode rows
+ * with at most 256 keys (one split) must equal its rows exactly (the same
+ * tiles: attention.cuh); longer ones within the tolerance. */
 static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, int bs, rlvr_dtype dt) {
   rlvr_rng r;
   rlvr_rng_seed(&r, (uint64_t)(B * 7919 + H * 31 + D * 3 + bs) + (uint64_t)dt);
@@ -495,9 +500,12 @@ static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, 
       if (ps[t] + 1 > max_ctx) max_ctx = ps[t] + 1;
     }
   }
-  float *k = hmalloc((size_t)total * KD), *v = hmalloc((size_t)total * KD), *q = hmalloc((size_t)N * HD);
-  fill(k, (size_t)total * KD, &r, 1), fill(v, (size_t)total * KD, &r, 1), fill(q, (size_t)N * HD, &r, 1);
-  quantize(k, (size_t)total * KD, dt), quantize(v, (size_t)total * KD, dt), quantize(q, (size_t)N * HD, dt);
+  float *k = hmalloc((size_t)total * KD), *v = hmalloc((size_t)total * KD), *qt = hmalloc((size_t)total * HD);
+  float *q = hmalloc((size_t)N * HD);
+  fill(k, (size_t)total * KD, &r, 1), fill(v, (size_t)total * KD, &r, 1), fill(qt, (size_t)total * HD, &r, 1);
+  quantize(k, (size_t)total * KD, dt), quantize(v, (size_t)total * KD, dt), quantize(qt, (size_t)total * HD, dt);
+  for (int i = 0; i < N; i++)
+    memcpy(q + (size_t)i * HD, qt + (size_t)(off[row_seq[i]] + row_pos[i]) * HD, HD * sizeof(float));
   float *out_r = hmalloc((size_t)N * HD);
   float *scr = hmalloc((size_t)omp_get_max_threads() * rlvr_attention_scratch(max_len, D));
   const rlvr_kv_view kv = {NULL, k, v, (size_t)total, KD};
@@ -549,9 +557,40 @@ static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, 
   from_dev(out, dout_, (size_t)N * HD, dt);
   snprintf(what, sizeof what, "paged attention kernel1 %s", dtname(dt));
   CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, rt);
+  if (total <= 2000) { /* decode (kernel2) against the training forward on the same q, k, v */
+    int *trs = malloc(sizeof(int) * total);
+    for (int b = 0; b < B; b++)
+      for (int p = 0; p < lens[b]; p++) trs[off[b] + p] = b;
+    void *dqt = to_dev(qt, (size_t)total * HD, dt), *dk = to_dev(k, (size_t)total * KD, dt);
+    void *dv = to_dev(v, (size_t)total * KD, dt), *dto = dmalloc((size_t)total * HD * rlvr_dtype_size(dt));
+    int *dtrs = to_dev_int(trs, total), *doff = to_dev_int(off, B);
+    float *dlse = dmalloc((size_t)total * H * sizeof(float)), *tout = hmalloc((size_t)total * HD);
+    rlvr_cuda_attention_forward(dto, dlse, dqt, dk, dv, dtrs, doff, total, H, KVH, D, dt, ctx.stream);
+    from_dev(tout, dto, (size_t)total * HD, dt);
+    float *want = hmalloc((size_t)N * HD);
+    for (int i = 0; i < N; i++)
+      memcpy(want + (size_t)i * HD, tout + (size_t)(off[row_seq[i]] + row_pos[i]) * HD, HD * sizeof(float));
+    for (int pass = 0; pass < 2; pass++) { /* rows of one split: exactly; others: the tolerance */
+      float *g = hmalloc((size_t)N * HD), *w = hmalloc((size_t)N * HD);
+      int n = 0;
+      for (int i = 0; i < N; i++)
+        if ((row_pos[i] + 1 <= 256) == (pass == 0)) {
+          memcpy(g + (size_t)n * HD, out2 + (size_t)i * HD, HD * sizeof(float));
+          memcpy(w + (size_t)n * HD, want + (size_t)i * HD, HD * sizeof(float));
+          n++;
+        }
+      snprintf(what, sizeof what, "paged attention kernel2 %s vs training forward, %d rows of %s", dtname(dt), n,
+               pass == 0 ? "<= 256 keys (exact)" : "> 256 keys");
+      if (n) CHECK_CLOSE(what, g, w, (size_t)n * HD, pass == 0 ? 0 : 1e-5, pass == 0 ? 0 : rt);
+      free(g), free(w);
+    }
+    cudaFree(dqt), cudaFree(dk), cudaFree(dv), cudaFree(dto), cudaFree(dtrs), cudaFree(doff), cudaFree(dlse);
+    free(trs), free(tout), free(want);
+  }
   cudaFree(dq_), cudaFree(dkc), cudaFree(dvc), cudaFree(dout_), cudaFree(drs), cudaFree(dpos), cudaFree(dtab);
   cudaFree(dscr);
-  free(off), free(row_seq), free(row_pos), free(col), free(k), free(v), free(q), free(out_r), free(scr), free(perm);
+  free(off), free(row_seq), free(row_pos), free(col), free(k), free(v), free(qt), free(q), free(out_r), free(scr);
+  free(perm);
   free(table), free(kc), free(vc), free(out), free(out2);
 }
 
