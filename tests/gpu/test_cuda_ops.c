@@ -358,12 +358,14 @@ static void test_logsoftmax(int N, int V, float temperature, rlvr_dtype dt) {
 }
 
 /* Training attention: the launchers (kernel2, flash-style tiles of 16
- * query slots and 32 keys, attention.cuh) and the kernel1 launchers against
- * the CPU, forward and backward. Shapes off every tile: sequence lengths 1,
- * 7, 65, 130 (tiles straddle sequences), D 40, 64, 80, 128, 256 (not all
- * multiples of 32 lanes; 256 needs the shared memory opt-in), G = H/KVH 1,
- * 2, 3, 7 (a tile's slots straddle rows). */
-static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_dtype dt) {
+ * query slots and 32 keys, attention.cuh) and, when with_k1, the kernel1
+ * launchers against the CPU, forward and backward. Shapes off every tile:
+ * sequence lengths 1, 7, 65, 130 (tiles straddle sequences), D 40, 64, 80,
+ * 128, 256 (not all multiples of 32 lanes; 256 needs the shared memory
+ * opt-in), G = H/KVH 1, 2, 3, 7 (a tile's slots straddle rows). kernel1
+ * (a warp reduction per score: slow in the CPU emulation) on a few shapes;
+ * the lab checks it at every block size. */
+static void test_attention(int B, const int *lens, int H, int KVH, int D, int with_k1, rlvr_dtype dt) {
   rlvr_rng r;
   rlvr_rng_seed(&r, (uint64_t)(B * 1000 + H * 10 + D) + (uint64_t)dt);
   int *off = malloc(sizeof(int) * B), N = 0, max_len = 0;
@@ -411,7 +413,7 @@ static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_d
   float *gq = hmalloc((size_t)N * HD), *gk = hmalloc((size_t)N * KD), *gv = hmalloc((size_t)N * KD);
   float *out2 = hmalloc((size_t)N * HD), *gq2 = hmalloc((size_t)N * HD), *gk2 = hmalloc((size_t)N * KD);
   char what[200];
-  for (int kn = 2; kn >= 1; kn--) {
+  for (int kn = 2; kn >= (with_k1 ? 1 : 2); kn--) {
     if (kn == 2)
       rlvr_cuda_attention_forward(dout_, dlse, dq_, dk_, dv_, drs, doff, N, H, KVH, D, dt, ctx.stream);
     else
@@ -471,12 +473,13 @@ static void test_attention(int B, const int *lens, int H, int KVH, int D, rlvr_d
  * unpaged rows. kernel2 runs twice, with its scratch for 3 rows (several
  * launches) and for all rows (one): a row's bits must not depend on the
  * other rows of its launch. The query of row (b, p) is row off[b] + p of a
- * q for every token; when the sequences are short enough for the CPU
- * emulation (at most 2000 tokens in all) the training forward
- * (rlvr_cuda_attention_forward) runs over them too, and the decode rows
- * with at most 256 keys (one split) must equal its rows exactly (the same
- * tiles: attention.cuh); longer ones within the tolerance. */
-static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, int bs, rlvr_dtype dt) {
+ * q for every token; the training forward (rlvr_cuda_attention_forward)
+ * runs over the sequences of at most 300 tokens (packed on their own: the
+ * CPU emulation is slow), and their decode rows with at most 256 keys (one
+ * split) must equal its rows exactly (the same tiles: attention.cuh),
+ * longer ones within the tolerance. kernel1 (slow in the emulation) when
+ * with_k1. */
+static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, int bs, int with_k1, rlvr_dtype dt) {
   rlvr_rng r;
   rlvr_rng_seed(&r, (uint64_t)(B * 7919 + H * 31 + D * 3 + bs) + (uint64_t)dt);
   const int HD = H * D, KD = KVH * D;
@@ -552,29 +555,45 @@ static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, 
   from_dev(out2, dout_, (size_t)N * HD, dt);
   CHECK_MSG(memcmp(out, out2, (size_t)N * HD * sizeof(float)) == 0,
             "paged attention kernel2: a row's bits depend on its launch's other rows");
-  rlvr_cuda_paged_attention_kernel1(dout_, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D, dt,
-                                    ctx.stream);
-  from_dev(out, dout_, (size_t)N * HD, dt);
-  snprintf(what, sizeof what, "paged attention kernel1 %s", dtname(dt));
-  CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, rt);
-  if (total <= 2000) { /* decode (kernel2) against the training forward on the same q, k, v */
-    int *trs = malloc(sizeof(int) * total);
+  if (with_k1) {
+    rlvr_cuda_paged_attention_kernel1(dout_, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D, dt,
+                                      ctx.stream);
+    from_dev(out, dout_, (size_t)N * HD, dt);
+    snprintf(what, sizeof what, "paged attention kernel1 %s", dtname(dt));
+    CHECK_CLOSE(what, out, out_r, (size_t)N * HD, 1e-5, rt);
+  }
+  { /* decode (kernel2) against the training forward on the same q, k, v */
+    int *toff = malloc(sizeof(int) * B), *trs = malloc(sizeof(int) * total), *tb = malloc(sizeof(int) * B), nt = 0;
+    int TB = 0; /* the short sequences, packed: tb[b] their index there, -1 for the others */
+    for (int b = 0; b < B; b++) {
+      tb[b] = -1;
+      if (lens[b] > 300) continue;
+      tb[b] = TB, toff[TB++] = nt;
+      for (int p = 0; p < lens[b]; p++) trs[nt++] = tb[b];
+    }
+    float *tq = hmalloc((size_t)nt * HD), *tk = hmalloc((size_t)nt * KD), *tv = hmalloc((size_t)nt * KD);
     for (int b = 0; b < B; b++)
-      for (int p = 0; p < lens[b]; p++) trs[off[b] + p] = b;
-    void *dqt = to_dev(qt, (size_t)total * HD, dt), *dk = to_dev(k, (size_t)total * KD, dt);
-    void *dv = to_dev(v, (size_t)total * KD, dt), *dto = dmalloc((size_t)total * HD * rlvr_dtype_size(dt));
-    int *dtrs = to_dev_int(trs, total), *doff = to_dev_int(off, B);
-    float *dlse = dmalloc((size_t)total * H * sizeof(float)), *tout = hmalloc((size_t)total * HD);
-    rlvr_cuda_attention_forward(dto, dlse, dqt, dk, dv, dtrs, doff, total, H, KVH, D, dt, ctx.stream);
-    from_dev(tout, dto, (size_t)total * HD, dt);
+      if (tb[b] >= 0) {
+        const size_t at = (size_t)toff[tb[b]], from = (size_t)off[b], n = (size_t)lens[b];
+        memcpy(tq + at * HD, qt + from * HD, n * HD * sizeof(float));
+        memcpy(tk + at * KD, k + from * KD, n * KD * sizeof(float));
+        memcpy(tv + at * KD, v + from * KD, n * KD * sizeof(float));
+      }
+    void *dqt = to_dev(tq, (size_t)nt * HD, dt), *dk = to_dev(tk, (size_t)nt * KD, dt);
+    void *dv = to_dev(tv, (size_t)nt * KD, dt), *dto = dmalloc((size_t)nt * HD * rlvr_dtype_size(dt));
+    int *dtrs = to_dev_int(trs, nt), *doff = to_dev_int(toff, TB);
+    float *dlse = dmalloc((size_t)nt * H * sizeof(float)), *tout = hmalloc((size_t)nt * HD);
+    rlvr_cuda_attention_forward(dto, dlse, dqt, dk, dv, dtrs, doff, nt, H, KVH, D, dt, ctx.stream);
+    from_dev(tout, dto, (size_t)nt * HD, dt);
     float *want = hmalloc((size_t)N * HD);
     for (int i = 0; i < N; i++)
-      memcpy(want + (size_t)i * HD, tout + (size_t)(off[row_seq[i]] + row_pos[i]) * HD, HD * sizeof(float));
+      if (tb[row_seq[i]] >= 0)
+        memcpy(want + (size_t)i * HD, tout + (size_t)(toff[tb[row_seq[i]]] + row_pos[i]) * HD, HD * sizeof(float));
     for (int pass = 0; pass < 2; pass++) { /* rows of one split: exactly; others: the tolerance */
       float *g = hmalloc((size_t)N * HD), *w = hmalloc((size_t)N * HD);
       int n = 0;
       for (int i = 0; i < N; i++)
-        if ((row_pos[i] + 1 <= 256) == (pass == 0)) {
+        if (tb[row_seq[i]] >= 0 && (row_pos[i] + 1 <= 256) == (pass == 0)) {
           memcpy(g + (size_t)n * HD, out2 + (size_t)i * HD, HD * sizeof(float));
           memcpy(w + (size_t)n * HD, want + (size_t)i * HD, HD * sizeof(float));
           n++;
@@ -585,7 +604,7 @@ static void test_paged_attention(int B, const int *lens, int H, int KVH, int D, 
       free(g), free(w);
     }
     cudaFree(dqt), cudaFree(dk), cudaFree(dv), cudaFree(dto), cudaFree(dtrs), cudaFree(doff), cudaFree(dlse);
-    free(trs), free(tout), free(want);
+    free(toff), free(trs), free(tb), free(tq), free(tk), free(tv), free(tout), free(want);
   }
   cudaFree(dq_), cudaFree(dkc), cudaFree(dvc), cudaFree(dout_), cudaFree(drs), cudaFree(dpos), cudaFree(dtab);
   cudaFree(dscr);
@@ -848,21 +867,21 @@ int main(void) {
     test_logsoftmax(13, 1000, 0.7f, dt); /* V below the block size */
     test_logsoftmax(3, 151936, 1.3f, dt);
     const int lens1[] = {37, 1, 70, 12};
-    test_attention(4, lens1, 6, 2, 64, dt);
+    test_attention(4, lens1, 6, 2, 64, 1, dt);
     const int lens2[] = {33, 50};
-    test_attention(2, lens2, 4, 4, 40, dt); /* no GQA, D not a multiple of 32 */
+    test_attention(2, lens2, 4, 4, 40, 1, dt); /* no GQA, D not a multiple of 32 */
     const int lens3[] = {1, 7, 65, 130}, lens4[] = {130, 1, 65, 7}, lens5[] = {7, 130, 1, 65};
-    test_attention(4, lens3, 3, 3, 64, dt);  /* G 1 */
-    test_attention(4, lens4, 4, 2, 80, dt);  /* G 2, D 80: lanes 16..31 idle in the last pass */
-    test_attention(4, lens5, 14, 2, 128, dt); /* G 7 (Qwen2.5-0.5B's), a 16-slot tile holds 2 2/7 rows */
-    test_attention(4, lens3, 7, 1, 80, dt);   /* G 7, one kv head */
+    test_attention(4, lens3, 3, 3, 64, 0, dt);  /* G 1 */
+    test_attention(4, lens4, 4, 2, 80, 1, dt);  /* G 2, D 80: lanes 16..31 idle in the last pass */
+    test_attention(4, lens5, 14, 2, 128, 0, dt); /* G 7 (Qwen2.5-0.5B's), a 16-slot tile holds 2 2/7 rows */
+    test_attention(4, lens3, 7, 1, 80, 0, dt);   /* G 7, one kv head */
     const int lens6[] = {65, 7};
-    test_attention(2, lens6, 2, 1, 256, dt); /* D 256: above 48 KiB of shared memory */
+    test_attention(2, lens6, 2, 1, 256, 1, dt); /* D 256: above 48 KiB of shared memory */
     const int plens1[] = {1, 7, 65, 130, 300, 700}, plens2[] = {257, 9000, 3};
-    test_paged_attention(6, plens1, 14, 2, 64, 16, dt);
-    test_paged_attention(6, plens1, 4, 4, 80, 7, dt);   /* G 1, blocks of 7 */
-    test_paged_attention(3, plens2, 14, 1, 128, 32, dt); /* G 14: two head chunks; 9000: 32-split cap */
-    test_paged_attention(3, plens2, 2, 1, 256, 16, dt);
+    test_paged_attention(6, plens1, 14, 2, 64, 16, 0, dt);
+    test_paged_attention(6, plens1, 4, 4, 80, 7, 1, dt);   /* G 1, blocks of 7 */
+    test_paged_attention(3, plens2, 14, 1, 128, 32, 0, dt); /* G 14: two head chunks; 9000: 32-split cap */
+    test_paged_attention(3, plens2, 2, 1, 256, 16, 1, dt);
     test_sample(67, 3001, dt);
     test_sample(11, 151936, dt);
   }
