@@ -13,12 +13,14 @@
  *   kernel2  paged_attention_kernel2 + paged_attention_combine_kernel2:
  *            splits of <= 256 keys, one block per split and head group
  *            (the library's, 128 threads).
- * Block sizes 32 .. 1024; a kernel2 size whose shared memory does not fit
- * the device is reported as skipped (kernel1 stops at 512: its dk/dv kernel
- * uses ~70 registers per thread, too many for 1024 threads).
+ * Block sizes 32 .. 1024; a size whose registers or shared memory do not
+ * fit the device (att_launch_fits) is reported as skipped: 1024 threads
+ * allow at most 64 registers each, which most of these kernels exceed.
  * Timed: a micro-batch of 8 sequences of 512 in Qwen2.5-0.5B's heads (H 14,
  * KVH 2, D 64), and decode steps of 64 rows at contexts 512 and 4096.
- * Usage: lab_attention. Status: compiled, not yet run on a GPU. */
+ * Usage: lab_attention. Status: compiled, not yet run on a GPU; every check
+ * passes in the CPU emulation (cudasim, docs/cuda_sim.md), which has no
+ * register limit, so there every block size runs. */
 #include <omp.h>
 
 #include "dev/cuda/lab.h"
@@ -43,6 +45,7 @@ template <typename T>
 static int launch_fwd(int kn, int block, T *out, float *lse, const T *q, const T *k, const T *v, const int *rs,
                       const int *off, int N, int H, int KVH, int D) {
   if (kn == 1) {
+    if (!att_launch_fits(attention_fwd_kernel1<T>, block, 0)) return 0;
     attention_fwd_kernel1<T><<<CEIL_DIV(N * H, block / 32), block, 0, LAB.stream>>>(out, lse, q, k, v, rs, off, N, H,
                                                                                     KVH, D, lab_scale(D));
   } else {
@@ -52,7 +55,7 @@ static int launch_fwd(int kn, int block, T *out, float *lse, const T *q, const T
     int ok = 1;
     ATT_DISPATCH_DPL(D, DPL, {
       auto *kern = attention_fwd_kernel2<T, LAB_R, DPL>;
-      if (!(ok = att_smem_fits(kern, smem))) break;
+      if (!(ok = att_launch_fits(kern, block, smem))) break;
       kern<<<grid, block, smem, LAB.stream>>>(out, lse, q, k, v, rs, off, N, H, KVH, D, lab_scale(D));
     });
     if (!ok) return 0;
@@ -66,6 +69,8 @@ static int launch_bwd(int kn, int block, T *dq, T *dk, T *dv, float *delta, cons
                       const T *v, const T *out, const float *lse, const int *rs, const int *off, const int *len, int N,
                       int H, int KVH, int D) {
   if (kn == 1) {
+    if (!att_launch_fits(attention_dq_bwd_kernel1<T>, block, 0) || !att_launch_fits(attention_dkv_bwd_kernel1<T>, block, 0))
+      return 0;
     attention_dq_bwd_kernel1<T><<<CEIL_DIV(N * H, block / 32), block, 0, LAB.stream>>>(
         dq, delta, dout, q, k, v, out, lse, rs, off, N, H, KVH, D, lab_scale(D));
     CUDA_CHECK(cudaGetLastError());
@@ -80,7 +85,7 @@ static int launch_bwd(int kn, int block, T *dq, T *dk, T *dv, float *delta, cons
     ATT_DISPATCH_DPL(D, DPL, {
       auto *kq = attention_dq_bwd_kernel2<T, LAB_R, DPL>;
       auto *kk = attention_dkv_bwd_kernel2<T, LAB_RK, DPL>;
-      if (!(ok = att_smem_fits(kq, sq) && att_smem_fits(kk, sk))) break;
+      if (!(ok = att_launch_fits(kq, block, sq) && att_launch_fits(kk, block, sk))) break;
       kq<<<gq, block, sq, LAB.stream>>>(dq, delta, dout, q, k, v, out, lse, rs, off, N, H, KVH, D, lab_scale(D));
       CUDA_CHECK(cudaGetLastError());
       kk<<<gk, block, sk, LAB.stream>>>(dk, dv, dout, q, k, v, lse, delta, rs, off, len, N, H, KVH, D, lab_scale(D));
@@ -98,6 +103,7 @@ static int launch_paged(int kn, int block, T *out, float *part, const T *q, cons
                         const int *pos, const int *table, int max_blocks, int bs, int N, int H, int KVH, int D,
                         int max_len) {
   if (kn == 1) {
+    if (!att_launch_fits(paged_attention_kernel1<T>, block, 0)) return 0;
     paged_attention_kernel1<T><<<CEIL_DIV(N * H, block / 32), block, 0, LAB.stream>>>(
         out, q, kc, vc, rs, pos, table, max_blocks, bs, N, H, KVH, D, lab_scale(D));
     CUDA_CHECK(cudaGetLastError());
@@ -109,13 +115,14 @@ static int launch_paged(int kn, int block, T *out, float *part, const T *q, cons
   int ok = 1;
   ATT_DISPATCH_DPL(D, DPL, {
     auto *kern = paged_attention_kernel2<T, LAB_PAGED_R, DPL>;
-    if (!(ok = att_smem_fits(kern, smem))) break;
+    if (!(ok = att_launch_fits(kern, block, smem))) break;
     kern<<<grid, block, smem, LAB.stream>>>(out, part, q, kc, vc, rs, pos, table, max_blocks, bs, H, KVH, D, ps,
                                             lab_scale(D));
   });
   if (!ok) return 0;
   CUDA_CHECK(cudaGetLastError());
   if (ps > 1) {
+    if (!att_launch_fits(paged_attention_combine_kernel2<T>, block, 0)) return 0;
     paged_attention_combine_kernel2<T><<<CEIL_DIV(N * H, block / 32), block, 0, LAB.stream>>>(out, part, pos, N, H, D,
                                                                                              ps);
     CUDA_CHECK(cudaGetLastError());
@@ -176,10 +183,9 @@ static void run(rlvr_dtype dt, const att_case &c, int check, int reps) {
     for (int kn = 1; kn <= 2; kn++)
       for (int bi = 0; bi < NBLOCKS; bi++) {
         const int block = BLOCKS[bi];
-        if (kn == 1 && block > 512) continue;
         char what[200];
         if (!launch_fwd<T>(kn, block, dout_, dlse, dq_, dk_, dv_, drs, doff, N, c.H, c.KVH, c.D)) {
-          printf("skip attention kernel%d %s block %d: shared memory does not fit\n", kn, tn, block);
+          printf("skip attention kernel%d %s block %d: registers or shared memory do not fit\n", kn, tn, block);
           continue;
         }
         lab_download(got, dout_, (size_t)N * HD, dt), lab_download(got2, dlse, (size_t)N * c.H, RLVR_DTYPE_F32);
@@ -191,7 +197,7 @@ static void run(rlvr_dtype dt, const att_case &c, int check, int reps) {
         lab_h2d(dlse, lse_r, (size_t)N * c.H * 4);
         if (!launch_bwd<T>(kn, block, gq, gk, gv, ddelta, ddo, dq_, dk_, dv_, dout_q, dlse, drs, doff, dlen, N, c.H,
                            c.KVH, c.D)) {
-          printf("skip attention bwd kernel%d %s block %d: shared memory does not fit\n", kn, tn, block);
+          printf("skip attention bwd kernel%d %s block %d: registers or shared memory do not fit\n", kn, tn, block);
           continue;
         }
         lab_download(got, gq, (size_t)N * HD, dt);
@@ -215,7 +221,6 @@ static void run(rlvr_dtype dt, const att_case &c, int check, int reps) {
     for (int kn = 1; kn <= 2; kn++)
       for (int bi = 0; bi < NBLOCKS; bi++) {
         const int block = BLOCKS[bi];
-        if (kn == 1 && block > 512) continue;
         if (!launch_fwd<T>(kn, block, dout_, dlse, dq_, dk_, dv_, drs, doff, N, c.H, c.KVH, c.D)) continue;
         double ms = lab_time_ms([&] { launch_fwd<T>(kn, block, dout_, dlse, dq_, dk_, dv_, drs, doff, N, c.H, c.KVH, c.D); }, reps);
         printf("| attention_fwd_kernel%d | %d | %d | %.1f | %.2f |\n", kn, block, N, ms * 1e3, fl / (ms * 1e-3) / 1e12);
@@ -298,7 +303,7 @@ static void run_paged(rlvr_dtype dt, int B, const int *lens, int per, int H, int
         char what[200];
         if (!launch_paged<T>(kn, BLOCKS[bi], dout_, part, dq_, dkc, dvc, drs, dpos, dtab, max_blocks, bs, N, H, KVH, D,
                              max_len)) {
-          printf("skip paged_attention_kernel%d %s block %d: shared memory does not fit\n", kn, tn, BLOCKS[bi]);
+          printf("skip paged_attention_kernel%d %s block %d: registers or shared memory do not fit\n", kn, tn, BLOCKS[bi]);
           continue;
         }
         lab_download(got, dout_, (size_t)N * HD, dt);

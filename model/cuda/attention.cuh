@@ -21,9 +21,10 @@
  * keys past the range are zero in shared memory and masked; a slot counts
  * key j only when lo <= j < hi (training: lo = first row of its sequence,
  * hi = its row + 1; decode: the split's range). Any block size that is a
- * multiple of 32 works (at most 1024) if its shared memory fits:
- * att_smem_fits sets the opt-in above 48 KiB. Shared rows read with one
- * row per lane have an odd stride (D | 1), so the 32 lanes hit 32 banks.
+ * multiple of 32 works (at most 1024) if its registers and shared memory
+ * fit (att_launch_fits checks both and sets the opt-in above 48 KiB).
+ * Shared rows read with one row per lane have an odd stride (D | 1), so
+ * the 32 lanes hit 32 banks.
  *
  * All arithmetic float32, bf16 only as storage (ldf/stf). No atomics: every
  * output has one writer and every sum a fixed order, so results depend only
@@ -252,7 +253,8 @@ static inline size_t att_dkv2_smem(int nw, int RK, int D) {
 
 /* Whether a launch of kernel with `bytes` of dynamic shared memory fits the
  * device; above the default 48 KiB it raises the kernel's limit (the
- * opt-in), so call it before every such launch of a new instantiation. */
+ * opt-in), so call it before every such launch of an instantiation. The
+ * launchers' 128 threads always fit the registers (255 x 128 < 64 K). */
 template <typename K>
 static inline int att_smem_fits(K *kernel, size_t bytes) {
   if (bytes <= 48 * 1024) return 1;
@@ -262,6 +264,21 @@ static inline int att_smem_fits(K *kernel, size_t bytes) {
   if (bytes > (size_t)optin) return 0;
   CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
   return 1;
+}
+
+/* The same, and whether the kernel's registers allow `threads` threads per
+ * block (cudaFuncGetAttributes; the CPU emulation has no register limit
+ * and no such call): the lab's check before each block size. */
+template <typename K>
+static inline int att_launch_fits(K *kernel, int threads, size_t bytes) {
+#ifndef RLVR_CUDA_SIM
+  cudaFuncAttributes fa;
+  CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  if (threads > fa.maxThreadsPerBlock) return 0;
+#else
+  (void)threads;
+#endif
+  return att_smem_fits(kernel, bytes);
 }
 
 /* One key tile against the R query slots of a warp: online softmax.
