@@ -117,6 +117,8 @@
     "Where rollout workers, rlvr eval, rlvr select and train's evaluations generate: cpu, or cuda (GPU 0; needs a CUDA build and a GPU).") \
   X(STR, rollout_dtype, "rollout.dtype", "fp32",                                                    \
     "rollout.device = cuda: fp32, or bf16 (bf16 weights and activations, fp32 logits; samples differ from the CPU's by bf16 rounding).") \
+  X(BOOL, rollout_device_sampling, "rollout.device_sampling", 1,                                   \
+    "rollout.device = cuda: sample on the GPU (only tokens and log-probs come to the host; same seeds, same rules); false copies every logits row to the host and samples there (for debugging).") \
   X(INT, budget_min_think_tokens, "budget.min_think_tokens", 0,                                    \
     "s1 budget forcing: thinking that would end (budget.think_end) before this many tokens gets budget.wait inserted instead; 0 = off.") \
   X(INT, budget_max_waits, "budget.max_waits", 1, "s1 budget forcing: at most this many budget.wait insertions per completion.") \

@@ -28,6 +28,7 @@ int rlvr_rollout_device_from_config(const rlvr_config *c, int *cuda) {
                       c->rollout_dtype);
   char why[128];
   if (*cuda && !rlvr_cuda_source_available(why, sizeof why)) return device_error(why);
+  if (*cuda && !c->rollout_device_sampling) *cuda = RLVR_ROLLOUT_CUDA_HOST_SAMPLING;
   return RLVR_OK;
 }
 
@@ -43,7 +44,7 @@ int rlvr_policy_source_build(rlvr_policy_source *ps, const rlvr_model *m, int cu
     ps->src = &ps->cpu.src;
     return RLVR_OK;
   }
-  const int rc = rlvr_cuda_source_build(&ps->gpu, m, dtype, slots, max_seq, 0);
+  const int rc = rlvr_cuda_source_build(&ps->gpu, m, dtype, slots, max_seq, 0, cuda != RLVR_ROLLOUT_CUDA_HOST_SAMPLING);
   if (rc) return rc;
   ps->src = rlvr_cuda_source_get(ps->gpu);
   return RLVR_OK;
@@ -70,8 +71,8 @@ int rlvr_cuda_source_available(char *why, size_t cap) {
 }
 
 int rlvr_cuda_source_build(rlvr_cuda_source **out, const rlvr_model *m, const char *dtype, int slots, int max_seq,
-                           int block_size) {
-  (void)m, (void)dtype, (void)slots, (void)max_seq, (void)block_size;
+                           int block_size, int device_sampling) {
+  (void)m, (void)dtype, (void)slots, (void)max_seq, (void)block_size, (void)device_sampling;
   *out = NULL;
   char why[128];
   rlvr_cuda_source_available(why, sizeof why);
@@ -89,6 +90,10 @@ void rlvr_cuda_source_upload(rlvr_cuda_source *cs) {
   (void)cs;
   RLVR_CHECK(0, "a GPU source in a build without CUDA");
 }
+void rlvr_cuda_source_get_counters(const rlvr_cuda_source *cs, rlvr_cuda_source_counters *out) {
+  (void)cs, (void)out;
+  RLVR_CHECK(0, "a GPU source in a build without CUDA");
+}
 int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {
   (void)cs, (void)blocks_used;
   RLVR_CHECK(0, "a GPU source in a build without CUDA");
@@ -97,8 +102,11 @@ int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {
 
 #else /* RLVR_HAVE_CUDA */
 
+#include <cuda_runtime_api.h>
+
 #include "model/cuda/device.h"
 #include "model/cuda/model.h"
+#include "model/cuda/ops.h"
 
 struct rlvr_cuda_source {
   rlvr_cuda_context ctx;
@@ -106,6 +114,19 @@ struct rlvr_cuda_source {
   rlvr_cuda_decode dd;
   const rlvr_model *m; /* borrowed: the weights uploaded by rlvr_cuda_source_upload */
   int V, slots, max_seq;
+  /* Sampling on the device (header): where each slot's current row is. */
+  int device_sampling;
+  rlvr_cuda_arena rows_arena;
+  float *prompt_rows;     /* (slots, V) device: each slot's prompt row */
+  float *saved_rows;      /* (slots, V) device: the last step's rows, copied aside before a prefill */
+  rlvr_sampling *d_params; /* (slots) device, the sample call's */
+  double *d_u;            /* (slots) */
+  int *d_tokens;          /* (slots) */
+  float *d_logprobs;      /* (slots) */
+  int *row_where;         /* (slots) host: ROW_* */
+  int *row_index;         /* (slots) host: the row within its buffer */
+  int *prompt_len;        /* (slots) host: positions the prompt row follows; 0 = none */
+  rlvr_cuda_source_counters counters;
   rlvr_logits_source src; /* src.ctx = this struct */
 };
 
@@ -116,6 +137,54 @@ int rlvr_cuda_source_available(char *why, size_t cap) {
   }
   snprintf(why, cap, "no CUDA device is usable here (no GPU or no driver)");
   return 0;
+}
+
+/* A CUDA failure here is a broken machine or a bug, as in model/cuda/. */
+#define CS_CUDA(call)                                                                              \
+  do {                                                                                             \
+    cudaError_t e_ = (call);                                                                       \
+    RLVR_CHECK(e_ == cudaSuccess, "CUDA: %s in %s", cudaGetErrorString(e_), #call);                \
+  } while (0)
+
+/* Where a slot's current row is (device sampling). */
+enum {
+  ROW_NONE = 0, /* no row: after a truncate, a copy of a non-prompt length, or never filled */
+  ROW_LAST,     /* row_index of the decode's logits (the last step) */
+  ROW_SAVED,    /* row_index of saved_rows */
+  ROW_PROMPT,   /* the slot's own row of prompt_rows */
+};
+
+static const float *row_ptr(const rlvr_cuda_source *cs, int slot) {
+  const size_t V = (size_t)cs->V;
+  switch (cs->row_where[slot]) {
+  case ROW_LAST: return cs->dd.logits + (size_t)cs->row_index[slot] * V;
+  case ROW_SAVED: return cs->saved_rows + (size_t)cs->row_index[slot] * V;
+  case ROW_PROMPT: return cs->prompt_rows + (size_t)slot * V;
+  }
+  RLVR_CHECK(0, "GPU source: slot %d has no current row to sample (a truncate or a partial copy since its last step)",
+             slot);
+  return NULL;
+}
+
+static void d2d_rows(rlvr_cuda_source *cs, float *dst, const float *src, size_t rows) {
+  CS_CUDA(cudaMemcpyAsync(dst, src, rows * (size_t)cs->V * sizeof(float), cudaMemcpyDeviceToDevice, cs->ctx.stream));
+}
+
+/* Before a prefill overwrites the decode's logits: the rows of the last
+ * step that are still some slot's current row (not one of the B slots being
+ * restarted) go to saved_rows, same indices, in one copy. */
+static void save_last_rows(rlvr_cuda_source *cs, const int *restart, int B) {
+  for (int b = 0; b < B; b++) cs->row_where[restart[b]] = ROW_NONE;
+  int rows = 0;
+  for (int s = 0; s < cs->slots; s++)
+    if (cs->row_where[s] == ROW_LAST && cs->row_index[s] + 1 > rows) rows = cs->row_index[s] + 1;
+  if (!rows) return;
+  for (int s = 0; s < cs->slots; s++)
+    if (cs->row_where[s] == ROW_SAVED) cs->row_where[s] = ROW_NONE; /* overwritten now */
+  d2d_rows(cs, cs->saved_rows, cs->dd.logits, (size_t)rows);
+  for (int s = 0; s < cs->slots; s++)
+    if (cs->row_where[s] == ROW_LAST) cs->row_where[s] = ROW_SAVED;
+  cs->counters.rows_saved += rows;
 }
 
 /* Prefill restarts its slots: the decode opens sequences that are closed,
@@ -143,15 +212,62 @@ static int cs_prefill(void *ctx, const int *slots, const int *tokens, const int 
   for (int b = 0; b < B; b++)
     if (rlvr_cuda_decode_len(&cs->dd, slots[b]) >= 0)
       RLVR_CHECK(rlvr_cuda_decode_release(&cs->dd, slots[b]) == RLVR_OK, "GPU source: release of slot %d", slots[b]);
+  if (cs->device_sampling) save_last_rows(cs, slots, B);
   /* Checked inputs and a pool sized for every slot full: nothing left to fail. */
   const int rc = rlvr_cuda_decode_prefill(&cs->dd, slots, tokens, lens, B, T, logits);
   RLVR_CHECK(rc == RLVR_OK, "GPU source prefill after checks: %s", rlvr_error_message());
+  if (logits) cs->counters.rows_to_host += B;
+  if (cs->device_sampling) {
+    for (int b = 0; b < B; b++) {
+      d2d_rows(cs, cs->prompt_rows + (size_t)slots[b] * cs->V, cs->dd.logits + (size_t)b * cs->V, 1);
+      cs->row_where[slots[b]] = ROW_PROMPT;
+      cs->prompt_len[slots[b]] = lens[b];
+    }
+    cs->counters.prompt_rows += B;
+  }
   return RLVR_OK;
 }
 
 static int cs_step(void *ctx, const int *slots, const int *tokens, int n, float *logits) {
   rlvr_cuda_source *cs = ctx;
-  return rlvr_cuda_decode_step(&cs->dd, slots, tokens, n, logits);
+  const int rc = rlvr_cuda_decode_step(&cs->dd, slots, tokens, n, logits);
+  if (rc) return rc; /* nothing changed, the rows included */
+  if (logits) cs->counters.rows_to_host += n;
+  if (cs->device_sampling) {
+    for (int s = 0; s < cs->slots; s++)
+      if (cs->row_where[s] == ROW_LAST) cs->row_where[s] = ROW_NONE; /* overwritten */
+    for (int i = 0; i < n; i++) cs->row_where[slots[i]] = ROW_LAST, cs->row_index[slots[i]] = i;
+  }
+  return RLVR_OK;
+}
+
+/* The engine's sample operation: uniforms and settings up, one launch of
+ * rlvr_cuda_sample per run of requests whose rows are consecutive in one
+ * buffer, tokens and log-probs down. */
+static int cs_sample(void *ctx, const int *slots, int n, const rlvr_sampling *params, const double *u, int *tokens,
+                     float *logprobs) {
+  rlvr_cuda_source *cs = ctx;
+  RLVR_CHECK(n >= 0 && n <= cs->slots, "GPU source sample: %d slots of %d", n, cs->slots);
+  if (n == 0) return RLVR_OK;
+  for (int i = 0; i < n; i++)
+    RLVR_CHECK(slots[i] >= 0 && slots[i] < cs->slots, "GPU source sample: slot %d of %d", slots[i], cs->slots);
+  cudaStream_t st = cs->ctx.stream;
+  CS_CUDA(cudaMemcpyAsync(cs->d_params, params, (size_t)n * sizeof *params, cudaMemcpyHostToDevice, st));
+  CS_CUDA(cudaMemcpyAsync(cs->d_u, u, (size_t)n * sizeof *u, cudaMemcpyHostToDevice, st));
+  for (int i0 = 0; i0 < n;) {
+    const float *base = row_ptr(cs, slots[i0]);
+    int i1 = i0 + 1;
+    while (i1 < n && row_ptr(cs, slots[i1]) == base + (size_t)(i1 - i0) * cs->V) i1++;
+    rlvr_cuda_sample(cs->d_tokens + i0, cs->d_logprobs + i0, base, i1 - i0, cs->V, cs->d_params + i0, cs->d_u + i0,
+                     RLVR_DTYPE_F32, st);
+    cs->counters.sample_launches++;
+    i0 = i1;
+  }
+  CS_CUDA(cudaMemcpyAsync(tokens, cs->d_tokens, (size_t)n * sizeof *tokens, cudaMemcpyDeviceToHost, st));
+  CS_CUDA(cudaMemcpyAsync(logprobs, cs->d_logprobs, (size_t)n * sizeof *logprobs, cudaMemcpyDeviceToHost, st));
+  CS_CUDA(cudaStreamSynchronize(st));
+  cs->counters.rows_sampled += n;
+  return RLVR_OK;
 }
 
 /* dst shares src's blocks, then forgets the positions past len; its first
@@ -168,6 +284,13 @@ static void cs_copy(void *ctx, int src, int dst, int len) {
   if (len < have)
     RLVR_CHECK(rlvr_cuda_decode_truncate(&cs->dd, dst, len) == RLVR_OK, "GPU source truncate: %s",
                rlvr_error_message());
+  if (!cs->device_sampling) return;
+  cs->row_where[dst] = ROW_NONE, cs->prompt_len[dst] = 0;
+  if (cs->prompt_len[src] == len) { /* the engine's shared prefill: dst starts from src's prompt row */
+    d2d_rows(cs, cs->prompt_rows + (size_t)dst * cs->V, cs->prompt_rows + (size_t)src * cs->V, 1);
+    cs->row_where[dst] = ROW_PROMPT, cs->prompt_len[dst] = len;
+    cs->counters.prompt_rows++;
+  }
 }
 
 static void cs_truncate(void *ctx, int slot, int len) {
@@ -177,10 +300,13 @@ static void cs_truncate(void *ctx, int slot, int len) {
              slot, len, have);
   RLVR_CHECK(rlvr_cuda_decode_truncate(&cs->dd, slot, len) == RLVR_OK, "GPU source truncate: %s",
              rlvr_error_message());
+  if (!cs->device_sampling) return;
+  cs->row_where[slot] = ROW_NONE;                          /* the row after the old last position */
+  if (len < cs->prompt_len[slot]) cs->prompt_len[slot] = 0; /* positions of the prompt forgotten */
 }
 
 int rlvr_cuda_source_build(rlvr_cuda_source **out, const rlvr_model *m, const char *dtype, int slots, int max_seq,
-                           int block_size) {
+                           int block_size, int device_sampling) {
   *out = NULL;
   char why[128];
   if (!rlvr_cuda_source_available(why, sizeof why)) return device_error(why);
@@ -208,12 +334,31 @@ int rlvr_cuda_source_build(rlvr_cuda_source **out, const rlvr_model *m, const ch
       .ctx = cs, .vocab_size = cs->V, .slots = slots, .max_seq = max_seq, .max_rows = max_rows,
       .prefill = cs_prefill, .step = cs_step, .copy = cs_copy, .truncate = cs_truncate,
   };
+  if (device_sampling) {
+    const size_t rows = (size_t)slots * cs->V * sizeof(float);
+    const size_t sizes[6] = {rows, rows, (size_t)slots * sizeof(rlvr_sampling), (size_t)slots * sizeof(double),
+                             (size_t)slots * sizeof(int), (size_t)slots * sizeof(float)};
+    rlvr_cuda_arena_build(&cs->rows_arena, "rollout rows", rlvr_cuda_arena_need(sizes, 6));
+    cs->prompt_rows = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[0]);
+    cs->saved_rows = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[1]);
+    cs->d_params = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[2]);
+    cs->d_u = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[3]);
+    cs->d_tokens = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[4]);
+    cs->d_logprobs = rlvr_cuda_arena_alloc(&cs->rows_arena, sizes[5]);
+    cs->row_where = xcalloc((size_t)slots, sizeof(int)); /* ROW_NONE */
+    cs->row_index = xcalloc((size_t)slots, sizeof(int));
+    cs->prompt_len = xcalloc((size_t)slots, sizeof(int));
+    cs->device_sampling = 1;
+    cs->src.sample = cs_sample;
+  }
   *out = cs;
   return RLVR_OK;
 }
 
 void rlvr_cuda_source_free(rlvr_cuda_source *cs) {
   if (!cs) return;
+  rlvr_cuda_arena_free(&cs->rows_arena);
+  free(cs->row_where), free(cs->row_index), free(cs->prompt_len);
   rlvr_cuda_decode_free(&cs->dd);
   rlvr_cuda_model_free(&cs->dm);
   rlvr_cuda_context_free(&cs->ctx);
@@ -225,6 +370,10 @@ const rlvr_logits_source *rlvr_cuda_source_get(rlvr_cuda_source *cs) { return &c
 void rlvr_cuda_source_upload(rlvr_cuda_source *cs) {
   rlvr_cuda_model_upload(&cs->dm, cs->m->params_memory);
   rlvr_cuda_context_sync(&cs->ctx);
+}
+
+void rlvr_cuda_source_get_counters(const rlvr_cuda_source *cs, rlvr_cuda_source_counters *out) {
+  *out = cs->counters;
 }
 
 int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {

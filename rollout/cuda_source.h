@@ -14,9 +14,29 @@
  *                            is copied on write at dst's first step;
  *   truncate(slot, len)      rlvr_cuda_decode_truncate (forgets the blocks
  *                            past len: budget forcing's take-back).
- * Logits rows come back to the host after every prefill and step (the
- * engine samples on the host with model/sampler.h, so the tokens, seeds and
- * log-probs mean exactly what they mean on the CPU path).
+ * Sampling (rollout.device_sampling, on by default): the source offers the
+ * engine's optional sample operation, so the logits rows stay on the GPU
+ * and the engine sends one uniform per sampling slot (drawn from each
+ * sample's rng as model/sampler.h would) and gets back a token and a
+ * log-prob per slot from rlvr_cuda_sample: per step about 28 bytes a row
+ * cross the bus instead of V floats (600 KB a row at Qwen2.5's V). The
+ * source keeps where each slot's current row is on the device:
+ *   - a step's rows stay in the decode's logits buffer, row i for the
+ *     step's slot i, until the next prefill or step;
+ *   - a prefill first copies the rows of the last step that are still
+ *     current aside (one device copy, "saved"; a prefill would overwrite
+ *     them), then copies each new prompt's row to the slot's own prompt row
+ *     (slots x V floats on the device), which is the slot's current row;
+ *   - copy(src, dst, len) with len = src's prompt length gives dst src's
+ *     prompt row (the engine's shared prefill); any other len, and any
+ *     truncate, leave the slot with no row until its next step.
+ * Sampling a run of slots whose rows are consecutive in one buffer is one
+ * kernel launch (a full step's slots in order: one). Tokens follow the CPU
+ * sampler's rules except at boundaries within rounding (ops.h). With
+ * device sampling off (debugging), logits rows come back to the host after
+ * every prefill and step and the engine samples there with model/sampler.h,
+ * so the tokens, seeds and log-probs mean exactly what they mean on the CPU
+ * path. rlvr_cuda_source_get_counters counts what went where.
  *
  * The block pool holds slots * ceil(max_seq / block_size) blocks (every slot
  * full, none shared) plus slots / 2 + 1: a decode step reserves blocks
@@ -47,6 +67,7 @@
 #define RLVR_CUDA_SOURCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "model/model.h"
@@ -58,20 +79,32 @@ typedef struct rlvr_cuda_source rlvr_cuda_source;
  * sentence, no key name) in why. */
 int rlvr_cuda_source_available(char *why, size_t cap);
 
+/* What rlvr_rollout_device_from_config writes to *cuda and
+ * rlvr_policy_source_build takes: any value but 0 is the GPU. */
+enum {
+  RLVR_ROLLOUT_CPU = 0,
+  RLVR_ROLLOUT_CUDA = 1,               /* sampling on the GPU (rollout.device_sampling = true) */
+  RLVR_ROLLOUT_CUDA_HOST_SAMPLING = 2, /* logits rows to the host, sampled there */
+};
+
 /* Checks rollout.device ("cpu" or "cuda") and rollout.dtype ("fp32" or
  * "bf16"): RLVR_ERR_CONFIG naming the key for any other value, and naming
  * rollout.device when it is cuda in a build without CUDA or with no usable
- * device. *cuda = the device is cuda. */
+ * device. *cuda = RLVR_ROLLOUT_CPU, or with rollout.device = cuda
+ * RLVR_ROLLOUT_CUDA (rollout.device_sampling true) or
+ * RLVR_ROLLOUT_CUDA_HOST_SAMPLING. */
 int rlvr_rollout_device_from_config(const rlvr_config *c, int *cuda);
 
 /* Builds the GPU source for m (borrowed: its tensor table and
  * params_memory must outlive cs; its weights are uploaded now) in dtype
  * ("fp32" or "bf16") on GPU 0: slots sequences of max_seq positions
  * (max_seq <= m's max_position), blocks of block_size tokens (0 = 16).
+ * device_sampling: offer the engine the sample operation (rows stay on the
+ * device; two more slots x V float buffers there); 0: rows to the host.
  * Sizes are the caller's (a bad one is a bug). RLVR_ERR_CONFIG naming
  * rollout.device without CUDA or a device; *out NULL on error. */
 int rlvr_cuda_source_build(rlvr_cuda_source **out, const rlvr_model *m, const char *dtype, int slots, int max_seq,
-                           int block_size);
+                           int block_size, int device_sampling);
 void rlvr_cuda_source_free(rlvr_cuda_source *cs); /* accepts NULL */
 
 /* The engine's view (valid while cs lives). */
@@ -79,6 +112,17 @@ const rlvr_logits_source *rlvr_cuda_source_get(rlvr_cuda_source *cs);
 
 /* Copies the model's current weights (m->params_memory) to the device. */
 void rlvr_cuda_source_upload(rlvr_cuda_source *cs);
+
+/* What crossed the bus and what ran, since build (never reset). */
+typedef struct {
+  int64_t rows_to_host;    /* logits rows copied to the host (V floats each) by prefill and step */
+  int64_t rows_sampled;    /* rows sampled on the device (tokens and log-probs to the host) */
+  int64_t sample_launches; /* sampling kernel launches: one per run of consecutive rows */
+  int64_t rows_saved;      /* step rows copied aside on the device before a prefill */
+  int64_t prompt_rows;     /* prompt rows copied on the device (prefill, copy) */
+} rlvr_cuda_source_counters;
+
+void rlvr_cuda_source_get_counters(const rlvr_cuda_source *cs, rlvr_cuda_source_counters *out);
 
 /* For tests: 1 when the paged cache's bookkeeping is consistent
  * (rlvr_kv_pages_consistent); *blocks_used (optional) = blocks in use. */
@@ -94,9 +138,10 @@ typedef struct {
   const rlvr_logits_source *src; /* what the engine drives */
 } rlvr_policy_source;
 
-/* cuda 0: rlvr_model_source_build (cannot fail); cuda 1:
- * rlvr_cuda_source_build with dtype and the default block size (errors as
- * there; ps zeroed then). */
+/* cuda RLVR_ROLLOUT_CPU: rlvr_model_source_build (cannot fail); else
+ * rlvr_cuda_source_build with dtype, the default block size and device
+ * sampling unless cuda is RLVR_ROLLOUT_CUDA_HOST_SAMPLING (errors as there;
+ * ps zeroed then). */
 int rlvr_policy_source_build(rlvr_policy_source *ps, const rlvr_model *m, int cuda, const char *dtype, int slots,
                              int max_seq);
 /* After m's weights changed: uploads them to the GPU (the CPU source reads

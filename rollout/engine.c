@@ -13,6 +13,11 @@
  *      thinking cap). A slot that goes on has one input token for the step.
  *   3. step: one call appends every slot's input token and gives each its
  *      next logits row.
+ * When the source samples (src->sample), step 2 runs in three passes over
+ * the slots in order: inserted tokens and the uniforms of the slots that
+ * sample; one sample call; the ends of each sampled token. Decisions are
+ * independent between slots, so the order of the passes changes nothing
+ * but who computes the token; the host logits buffers are not allocated.
  * Invariant: an occupied slot's cache holds its prompt and every completion
  * token but the last (the last is the next step's input), so taking back k
  * tokens truncates the cache to prompt + ntokens - k positions.
@@ -163,7 +168,7 @@ typedef struct {
   unsigned char *tail; /* (tail_cap) the completion's most recent bytes */
   int tail_len;
   rlvr_rng rng;
-  const float *cur; /* (V) logits for the next decision */
+  const float *cur; /* (V) logits for the next decision (host sampling) */
   int next;         /* input token of the next step */
   double t0;
 } slot_state;
@@ -181,9 +186,16 @@ struct rlvr_engine {
 
   rlvr_sampler sampler;
   float *scratch;        /* (2V) log-prob scratch */
-  float *step_logits;    /* (S, V) */
+  float *step_logits;    /* (S, V); NULL when the source samples, as the two below */
   float *prompt_logits;  /* (S, V) the prompt logits of each slot's sample */
   float *prefill_logits; /* (S, V) */
+  /* Sampling on the source (on_source): one request per iteration. */
+  int on_source;
+  int *samp_slots, *samp_tokens; /* (S) */
+  float *samp_lp;                /* (S) */
+  double *samp_u;                /* (S) */
+  rlvr_sampling *samp_params;    /* (S), all the request's */
+  uint8_t *go;                   /* (S) 1: the slot's decision lets it go on */
   int *prefill_tokens;   /* (S, max_seq) */
   int *prefill_slots, *prefill_lens, *step_slots, *step_tokens, *new_slots, *src_of; /* (S) */
   uint8_t *is_new;       /* (S) */
@@ -243,9 +255,19 @@ rlvr_engine *rlvr_engine_build(const rlvr_logits_source *src, const rlvr_tokeniz
   }
   rlvr_sampler_init(&e->sampler, V);
   e->scratch = xmalloc(sizeof(float) * 2 * (size_t)V);
-  e->step_logits = xmalloc(sizeof(float) * (size_t)S * V);
-  e->prompt_logits = xmalloc(sizeof(float) * (size_t)S * V);
-  e->prefill_logits = xmalloc(sizeof(float) * (size_t)S * V);
+  e->on_source = src->sample != NULL;
+  if (e->on_source) {
+    e->samp_slots = xmalloc(sizeof(int) * (size_t)S);
+    e->samp_tokens = xmalloc(sizeof(int) * (size_t)S);
+    e->samp_lp = xmalloc(sizeof(float) * (size_t)S);
+    e->samp_u = xmalloc(sizeof(double) * (size_t)S);
+    e->samp_params = xmalloc(sizeof(rlvr_sampling) * (size_t)S);
+    e->go = xmalloc((size_t)S);
+  } else {
+    e->step_logits = xmalloc(sizeof(float) * (size_t)S * V);
+    e->prompt_logits = xmalloc(sizeof(float) * (size_t)S * V);
+    e->prefill_logits = xmalloc(sizeof(float) * (size_t)S * V);
+  }
   e->prefill_tokens = xmalloc(sizeof(int) * (size_t)S * src->max_seq);
   e->prefill_slots = xmalloc(sizeof(int) * (size_t)S);
   e->prefill_lens = xmalloc(sizeof(int) * (size_t)S);
@@ -269,6 +291,12 @@ void rlvr_engine_free(rlvr_engine *e) {
   free(e->step_logits);
   free(e->prompt_logits);
   free(e->prefill_logits);
+  free(e->samp_slots);
+  free(e->samp_tokens);
+  free(e->samp_lp);
+  free(e->samp_u);
+  free(e->samp_params);
+  free(e->go);
   free(e->prefill_tokens);
   free(e->prefill_slots);
   free(e->prefill_lens);
@@ -481,6 +509,8 @@ static int budget_min(rlvr_engine *e, int s, slot_state *st, rlvr_engine_sample 
   return 1;
 }
 
+static int decide_sampled(rlvr_engine *e, int s, int tok, float lp);
+
 /* One decision for the sample in slot s: 1 = it goes on with st->next as the
  * step's input, 0 = it ended. */
 static int decide(rlvr_engine *e, int s) {
@@ -492,6 +522,20 @@ static int decide(rlvr_engine *e, int s) {
   rlvr_sampling sp = {p->temperature, p->top_k, p->top_p};
   const int tok = rlvr_sampler_sample(&e->sampler, st->cur, &sp, &st->rng, NULL);
   const float lp = rlvr_logprob_at_temperature(st->cur, e->V, tok, p->temperature, e->scratch);
+  return decide_sampled(e, s, tok, lp);
+}
+
+/* The rest of a decision once the slot's token and log-prob are known (on
+ * the host above, or from the source). */
+static int decide_sampled(rlvr_engine *e, int s, int tok, float lp) {
+  slot_state *st = &e->slot[s];
+  rlvr_engine_sample *o = &e->out[st->sample];
+  const rlvr_engine_params *p = e->p;
+  if (tok < 0 || tok >= e->V) { /* only a source's sampler can get here */
+    e->failed = rlvr_error(RLVR_ERR_RANGE, "group %d (id %llu) sample %d: the source sampled token %d at position %d, outside the vocabulary (%d)",
+                           o->group, (unsigned long long)e->groups[o->group].group_id, o->index, tok, o->ntokens, e->V);
+    return 0;
+  }
   if (!isfinite(lp)) {
     /* broken weights (NaN or infinite logits): no sample can be sent */
     e->failed = rlvr_error(RLVR_ERR_RANGE, "group %d (id %llu) sample %d: the log-prob of token %d at position %d is %g (non-finite logits)",
@@ -532,6 +576,38 @@ static int decide(rlvr_engine *e, int s) {
   check_think_cap(e, st, o);
   st->next = tok;
   return 1;
+}
+
+/* Step 2 when the source samples: every occupied slot's decision, go[s] = 1
+ * when it goes on. Inserted tokens first, then one uniform per sampling
+ * slot from its own rng (none when greedy, as rlvr_sampler_sample), one
+ * sample call, then the ends of each token. Returns RLVR_OK, the source's
+ * error, or e->failed. */
+static int decide_on_source(rlvr_engine *e) {
+  const rlvr_engine_params *p = e->p;
+  int n = 0;
+  for (int s = 0; s < e->S; s++) {
+    slot_state *st = &e->slot[s];
+    if (st->sample < 0) continue;
+    if (st->iforced < st->nforced) {
+      e->go[s] = (uint8_t)emit_forced(e, st, &e->out[st->sample]);
+      continue;
+    }
+    e->samp_slots[n] = s;
+    e->samp_params[n] = (rlvr_sampling){p->temperature, p->top_k, p->top_p};
+    e->samp_u[n] = p->temperature == 0.0f ? 0.0 : rlvr_rng_double(&st->rng);
+    n++;
+  }
+  if (!n) return RLVR_OK;
+  const int rc = e->src.sample(e->src.ctx, e->samp_slots, n, e->samp_params, e->samp_u, e->samp_tokens, e->samp_lp);
+  if (rc) return rc;
+  e->stats.source_samples++;
+  for (int i = 0; i < n; i++) {
+    const int s = e->samp_slots[i];
+    e->go[s] = (uint8_t)decide_sampled(e, s, e->samp_tokens[i], e->samp_lp[i]);
+    if (e->failed) return e->failed;
+  }
+  return RLVR_OK;
 }
 
 /* A slot other than the new ones whose running sample belongs to group g. */
@@ -586,8 +662,10 @@ static int admit(rlvr_engine *e, int *next_pending, int total, double t) {
     }
     int rc = e->src.prefill(e->src.ctx, e->prefill_slots, e->prefill_tokens, e->prefill_lens, B, T, e->prefill_logits);
     if (rc) return rc;
-    for (int b = 0; b < B; b++)
-      memcpy(e->prompt_logits + (size_t)e->prefill_slots[b] * V, e->prefill_logits + (size_t)b * V, sizeof(float) * V);
+    if (!e->on_source)
+      for (int b = 0; b < B; b++)
+        memcpy(e->prompt_logits + (size_t)e->prefill_slots[b] * V, e->prefill_logits + (size_t)b * V,
+               sizeof(float) * V);
     e->stats.prefills += B;
     for (int b = 0; b < B; b++) e->stats.prefill_tokens += e->prefill_lens[b];
   }
@@ -596,10 +674,11 @@ static int admit(rlvr_engine *e, int *next_pending, int total, double t) {
     if (src_of[i] >= 0) {
       const int np = e->groups[e->out[e->slot[s].sample].group].nprompt;
       e->src.copy(e->src.ctx, src_of[i], s, np);
-      memcpy(e->prompt_logits + (size_t)s * V, e->prompt_logits + (size_t)src_of[i] * V, sizeof(float) * V);
+      if (!e->on_source)
+        memcpy(e->prompt_logits + (size_t)s * V, e->prompt_logits + (size_t)src_of[i] * V, sizeof(float) * V);
       e->stats.copies++;
     }
-    e->slot[s].cur = e->prompt_logits + (size_t)s * V;
+    e->slot[s].cur = e->on_source ? NULL : e->prompt_logits + (size_t)s * V;
   }
   return RLVR_OK;
 }
@@ -651,11 +730,12 @@ int rlvr_engine_generate(rlvr_engine *e, const rlvr_engine_params *p, const rlvr
     if (e->tick) e->tick(e->tick_ctx);
     const double t = now_s();
     if ((rc = admit(e, &next_pending, ntotal, t))) break;
+    if (e->on_source && (rc = decide_on_source(e))) break;
     int n = 0;
     for (int s = 0; s < e->S; s++) {
       slot_state *st = &e->slot[s];
       if (st->sample < 0) continue;
-      if (decide(e, s)) {
+      if (e->on_source ? e->go[s] : decide(e, s)) {
         e->step_slots[n] = s;
         e->step_tokens[n] = st->next;
         n++;
@@ -670,7 +750,8 @@ int rlvr_engine_generate(rlvr_engine *e, const rlvr_engine_params *p, const rlvr
     if (n) {
       if ((rc = e->src.step(e->src.ctx, e->step_slots, e->step_tokens, n, e->step_logits))) break;
       e->stats.steps++;
-      for (int r = 0; r < n; r++) e->slot[e->step_slots[r]].cur = e->step_logits + (size_t)r * e->V;
+      if (!e->on_source)
+        for (int r = 0; r < n; r++) e->slot[e->step_slots[r]].cur = e->step_logits + (size_t)r * e->V;
     }
   }
   for (int s = 0; s < e->S; s++) e->slot[s].sample = -1;

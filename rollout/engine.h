@@ -11,7 +11,10 @@
  * one token to each of a set of slots), copy (make a slot hold the first
  * positions of another: a prompt prefilled once serves every sample of its
  * group) and truncate (forget a slot's last positions: budget forcing takes
- * back the tokens of an early "</think>").
+ * back the tokens of an early "</think>"). A source may also sample (the GPU
+ * source, rollout/cuda_source.h): then the logits rows stay with the source,
+ * and the engine sends it each slot's uniform and takes back a token and a
+ * log-prob per slot ("Sampling on the source" below).
  *
  * A request is a list of groups (prompt ids, G) and one set of sampling
  * parameters. Samples are admitted into free slots in request order (group 0
@@ -47,6 +50,20 @@
  * A sample whose thinking was cut reports finish "budget"; `end` keeps how
  * its generation ended (eos, stop or length).
  *
+ * Sampling on the source (src->sample set): each iteration the engine
+ * first emits the inserted tokens that are due, draws one uniform from the
+ * rng of every other sample unless greedy (exactly the draw
+ * rlvr_sampler_sample would make: the CPU's one number per sampled token),
+ * asks the source for all their tokens in one call, then applies eos, stop
+ * strings and budget forcing slot by slot as on the host. Seeds keep their
+ * meaning: on the same rows a sample takes the tokens host sampling takes,
+ * except where the source's sampler settles a boundary differently (the
+ * GPU's, model/cuda/ops.h rlvr_cuda_sample, adds integer masses: a draw,
+ * a top-p cut or a top-k rank within rounding of an edge). The source's
+ * log-prob is reported (rlvr_logprob_at_temperature's to rounding) and
+ * meets the same non-finite check. The schedule (admissions, prefills,
+ * copies, steps) is the host path's.
+ *
  * Memory: rlvr_engine_build allocates the per-slot state; a request grows the
  * output buffers once if it needs more; the token loop allocates nothing
  * (a budget "min" event encodes a few bytes with the tokenizer). */
@@ -58,6 +75,7 @@
 
 #include "model/decode.h"
 #include "model/model.h"
+#include "model/sampler.h"
 #include "model/tokenizer.h"
 
 /* ---- where logits come from ---- */
@@ -80,6 +98,24 @@ typedef struct {
   void (*copy)(void *ctx, int src, int dst, int len);
   /* Slot keeps only its first len positions (1 <= len <= what it holds). */
   void (*truncate)(void *ctx, int slot, int len);
+  /* Optional (NULL: the engine samples on the host from the rows prefill
+   * and step write). Sampling on the source: the engine passes logits =
+   * NULL to prefill and step, and once per iteration asks for the tokens
+   * of every slot that samples one: slots[i] (distinct) from its current
+   * row, with params (validated; the same for every slot) and u[i] in
+   * [0, 1), the number rlvr_sampler_sample would draw from the sample's rng
+   * (0 when greedy: the CPU sampler draws none). Writes tokens[i] (in
+   * 0..V-1) and logprobs[i] = log softmax(row / T)[token] (T = 1 when
+   * greedy), before truncation: what rlvr_logprob_at_temperature gives on
+   * the same row, to rounding. A slot's current row is the next-token row
+   * its last prefill or step made; after copy(src, dst, len) with len =
+   * src's prompt length (what it was prefilled with, or copied at), dst's
+   * is src's prompt row. A slot left out of a step, truncated, or copied at
+   * another length has no row until its next prefill or step (sampling it
+   * is a bug; the engine never does). RLVR_OK or an error code (message
+   * set). */
+  int (*sample)(void *ctx, const int *slots, int n, const rlvr_sampling *params, const double *u, int *tokens,
+                float *logprobs);
 } rlvr_logits_source;
 
 /* The policy model through model/decode.h. copy moves the K and V cache rows
@@ -167,6 +203,7 @@ typedef struct {
   int64_t prefills;        /* prompts prefilled */
   int64_t copies;          /* prompts copied from a sibling's slot instead */
   int64_t prefill_tokens;
+  int64_t source_samples;  /* sample calls (sampling on the source; 0 on the host) */
   double seconds;          /* wall time in generate */
 } rlvr_engine_stats;
 

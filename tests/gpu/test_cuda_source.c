@@ -60,6 +60,8 @@
 #include "core/rng.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
+#include "model/logprob.h"
+#include "model/sampler.h"
 #include "model/tokenizer.h"
 #include "rollout/cuda_source.h"
 #include "rollout/engine.h"
@@ -134,14 +136,14 @@ typedef struct {
  * what the self-check's CPU source reads in its place (m, or the rounded
  * copy for bf16). */
 static void device_build(device_side *d, const rlvr_model *m, const rlvr_model *stand_in, const char *dtype,
-                         int slots, int max_seq, int block_size) {
+                         int slots, int max_seq, int block_size, int device_sampling) {
   memset(d, 0, sizeof *d);
   if (selfcheck) {
     rlvr_model_source_build(&d->cpu, stand_in, slots, max_seq);
     d->src = &d->cpu.src;
     return;
   }
-  RLVR_CHECK(rlvr_cuda_source_build(&d->gpu, m, dtype, slots, max_seq, block_size) == RLVR_OK, "%s",
+  RLVR_CHECK(rlvr_cuda_source_build(&d->gpu, m, dtype, slots, max_seq, block_size, device_sampling) == RLVR_OK, "%s",
              rlvr_error_message());
   d->src = rlvr_cuda_source_get(d->gpu);
 }
@@ -168,7 +170,7 @@ static void device_free(device_side *d) {
 typedef struct {
   const rlvr_logits_source *in;
   rlvr_logits_source out;
-  long prefills, steps, copies, truncates;
+  long prefills, steps, copies, truncates, samples;
 } counted;
 
 static int cn_prefill(void *ctx, const int *slots, const int *tokens, const int *lens, int B, int T, float *logits) {
@@ -192,12 +194,80 @@ static void cn_truncate(void *ctx, int slot, int len) {
   c->in->truncate(c->in->ctx, slot, len);
 }
 
+static int cn_sample(void *ctx, const int *slots, int n, const rlvr_sampling *params, const double *u, int *tokens,
+                     float *logprobs) {
+  counted *c = ctx;
+  c->samples++;
+  return c->in->sample(c->in->ctx, slots, n, params, u, tokens, logprobs);
+}
+
 static void counted_wrap(counted *c, const rlvr_logits_source *in) {
   memset(c, 0, sizeof *c);
   c->in = in;
   c->out = *in;
   c->out.ctx = c;
   c->out.prefill = cn_prefill, c->out.step = cn_step, c->out.copy = cn_copy, c->out.truncate = cn_truncate;
+  c->out.sample = in->sample ? cn_sample : NULL;
+}
+
+/* ---- ties between the host's and the device's sampler ---- */
+
+/* Whether the host sampler (model/sampler.c: float probabilities) and the
+ * device's (rlvr_cuda_sample: 2^-40 integer masses, order by scaled logit)
+ * may settle this draw differently: on row (V floats; the GPU's own, or
+ * the CPU's, equal to it to ~1e-6), with the draw u, a top-k rank, the
+ * top-p cut or the draw itself lies within eps = 1e-5 (relative) of an
+ * edge. Probabilities in double here. Prints what it found into why. */
+static int boundary_tie(const float *row, int V, const rlvr_sampling *sp, double u, char *why, size_t cap) {
+  const double eps = 1e-5;
+  if (!(sp->temperature > 0.0f)) {
+    snprintf(why, cap, "greedy (no tie: the same row has one lowest argmax)");
+    return 0;
+  }
+  double *pr = malloc(sizeof(double) * (size_t)V), mx = -INFINITY, z = 0;
+  int *ord = malloc(sizeof(int) * (size_t)V);
+  for (int i = 0; i < V; i++) mx = fmax(mx, (double)row[i] / sp->temperature);
+  for (int i = 0; i < V; i++) z += pr[i] = exp((double)row[i] / sp->temperature - mx);
+  for (int i = 0; i < V; i++) pr[i] /= z, ord[i] = i;
+  for (int i = 1; i < V; i++) /* insertion sort: V is small here */
+    for (int j = i; j > 0 && (pr[ord[j]] > pr[ord[j - 1]] || (pr[ord[j]] == pr[ord[j - 1]] && ord[j] < ord[j - 1])); j--) {
+      const int t = ord[j];
+      ord[j] = ord[j - 1], ord[j - 1] = t;
+    }
+  int tie = 0, n = V;
+  if (sp->top_k > 0 && sp->top_k < V) {
+    n = sp->top_k;
+    if (fabs(pr[ord[n - 1]] - pr[ord[n]]) <= eps * pr[ord[n - 1]])
+      tie = 1, snprintf(why, cap, "top-k rank %d: p %.9g vs %.9g", n, pr[ord[n - 1]], pr[ord[n]]);
+  }
+  double kept = 0;
+  for (int i = 0; i < n; i++) kept += pr[ord[i]];
+  if (!tie && sp->top_p < 1.0f) {
+    double cum = 0;
+    int m = 0;
+    while (m < n) {
+      cum += pr[ord[m++]];
+      if (cum / kept >= sp->top_p) break;
+    }
+    const double before = (cum - pr[ord[m - 1]]) / kept;
+    if (fabs(cum / kept - sp->top_p) <= eps || fabs(before - sp->top_p) <= eps)
+      tie = 1, snprintf(why, cap, "top-p cut after %d tokens: mass %.9g (before %.9g) vs %.9g", m, cum / kept, before,
+                        (double)sp->top_p);
+    n = m;
+    kept = cum;
+  }
+  if (!tie) {
+    const int sorted = sp->top_k > 0 || sp->top_p < 1.0f;
+    double cum = 0;
+    for (int i = 0; i < n && !tie; i++) {
+      cum += pr[sorted ? ord[i] : i];
+      if (fabs(u * kept - cum) <= eps * kept)
+        tie = 1, snprintf(why, cap, "draw %.9g at the edge %.9g of token %d", u * kept, cum, sorted ? ord[i] : i);
+    }
+  }
+  if (!tie) snprintf(why, cap, "no edge within %g", eps);
+  free(pr), free(ord);
+  return tie;
 }
 
 /* ---- 1. the source in lock step with the CPU source ---- */
@@ -224,6 +294,77 @@ static void compare_rows(row_stats *s, const float *got, const float *want, int 
   }
 }
 
+/* The source's sample operation in the lock step: after every operation,
+ * every slot that has a current row by the contract (engine.h: its last
+ * prefill's or step's row, or src's prompt row after a copy at src's prompt
+ * length; none after a truncate, another copy, or a step it was left out
+ * of) is sampled on the device, in a rotated order, and the tokens and
+ * log-probs checked against model/sampler.h and rlvr_logprob_at_temperature
+ * on the test's host copy of that row (the GPU's own logits). */
+typedef struct {
+  int S, V;
+  float *cur, *prow; /* (S, V) each slot's current row and prompt row, as the test keeps them */
+  int have[8], plen[8];
+  int kind[8]; /* what the current row is: 0 a step's, 1 a prefill's, 2 a copied prompt row, 3 a step's kept across a prefill */
+  long by_kind[4];
+  long sampled, calls, bad_tokens, ties, bad_lp;
+  double max_lp;
+  rlvr_sampler sampler;
+  float *scratch;
+  rlvr_rng rng; /* its own: the operations' stream stays the self-check's */
+} lock_rows;
+
+/* Sampling settings the lock step cycles through (one per call, every row). */
+static const rlvr_sampling LOCK_SAMPLING[4] = {{0.0f, 0, 1.0f}, {0.9f, 0, 0.9f}, {1.1f, 0, 1.0f}, {1.0f, 7, 1.0f}};
+
+static void lock_sample(lock_rows *lr, const rlvr_logits_source *b) {
+  rlvr_rng *rng = &lr->rng;
+  int slots[8], n = 0, tokens[8];
+  float lps[8];
+  double u[8];
+  rlvr_sampling params[8];
+  const int rot = (int)rlvr_rng_below(rng, (uint64_t)lr->S);
+  const rlvr_sampling sp = LOCK_SAMPLING[lr->calls % 4];
+  rlvr_rng draws[8];
+  for (int k = 0; k < lr->S; k++) {
+    const int s = (k + rot) % lr->S;
+    if (!lr->have[s]) continue;
+    rlvr_rng_seed(&draws[n], rlvr_rng_u64(rng));
+    rlvr_rng tmp = draws[n];
+    u[n] = sp.temperature > 0.0f ? rlvr_rng_double(&tmp) : 0.0; /* what the host sampler will draw */
+    params[n] = sp;
+    slots[n++] = s;
+  }
+  if (!n) return;
+  CHECK(b->sample(b->ctx, slots, n, params, u, tokens, lps) == RLVR_OK);
+  lr->calls++;
+  for (int i = 0; i < n; i++) {
+    const float *row = lr->cur + (size_t)slots[i] * lr->V;
+    const int want = rlvr_sampler_sample(&lr->sampler, row, &sp, &draws[i], NULL);
+    const float lp = rlvr_logprob_at_temperature(row, lr->V, tokens[i] >= 0 && tokens[i] < lr->V ? tokens[i] : want,
+                                                 sp.temperature, lr->scratch);
+    lr->sampled++;
+    lr->by_kind[lr->kind[slots[i]]]++;
+    if (tokens[i] != want) {
+      char why[200];
+      if (tokens[i] >= 0 && tokens[i] < lr->V && boundary_tie(row, lr->V, &sp, u[i], why, sizeof why)) {
+        lr->ties++;
+        printf("     lock-step sample: slot %d token %d on the device, %d on the host: a boundary tie (%s)\n", slots[i],
+               tokens[i], want, why);
+      } else {
+        lr->bad_tokens++;
+        fprintf(stderr, "     lock-step sample: slot %d token %d on the device, %d on the host (T %g top-k %d top-p %g, u "
+                        "%.9f): %s\n", slots[i], tokens[i], want, (double)sp.temperature, sp.top_k, (double)sp.top_p,
+                u[i], why);
+      }
+      continue;
+    }
+    const double d = fabs((double)lps[i] - lp);
+    if (!(d <= 1e-5 + 1e-6 * fabs((double)lp))) lr->bad_lp++;
+    if (d > lr->max_lp || d != d) lr->max_lp = d;
+  }
+}
+
 static void test_lockstep(const char *name, const policy *p, const rlvr_model *ref, const char *dtype,
                           const tolerances *tol) {
   enum { S = 5, MAXSEQ = 40, OPS = 120, MAXP = 12 };
@@ -231,7 +372,7 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
   rlvr_model_source cpu;
   rlvr_model_source_build(&cpu, ref, S, MAXSEQ);
   device_side dev;
-  device_build(&dev, &p->model, ref, dtype, S, MAXSEQ, 4);
+  device_build(&dev, &p->model, ref, dtype, S, MAXSEQ, 4, 1);
   const rlvr_logits_source *a = &cpu.src, *b = dev.src;
   float *la = malloc(sizeof(float) * S * V), *lb = malloc(sizeof(float) * S * V);
   int len[S] = {0}; /* positions each slot holds (0: never prefilled) */
@@ -240,6 +381,12 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
   rlvr_rng_seed(&rng, 77);
   row_stats st = {0};
   int nops[4] = {0};
+  lock_rows lr = {.S = S, .V = V};
+  lr.cur = calloc((size_t)S * V, sizeof(float));
+  lr.prow = calloc((size_t)S * V, sizeof(float));
+  lr.scratch = malloc(sizeof(float) * 2 * (size_t)V);
+  rlvr_sampler_init(&lr.sampler, V);
+  rlvr_rng_seed(&lr.rng, 4321);
   for (int op = 0; op < OPS; op++) {
     int kind = (int)rlvr_rng_below(&rng, 4);
     int open = 0;
@@ -261,7 +408,14 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
       CHECK(a->prefill(a->ctx, slots, toks, lens, B, MAXP, la) == RLVR_OK);
       CHECK(b->prefill(b->ctx, slots, toks, lens, B, MAXP, lb) == RLVR_OK);
       compare_rows(&st, lb, la, B, V, tol);
-      for (int i = 0; i < B; i++) len[slots[i]] = lens[i];
+      for (int i = 0; i < B; i++) {
+        len[slots[i]] = lens[i];
+        memcpy(lr.cur + (size_t)slots[i] * V, lb + (size_t)i * V, sizeof(float) * V);
+        memcpy(lr.prow + (size_t)slots[i] * V, lb + (size_t)i * V, sizeof(float) * V);
+        lr.have[slots[i]] = 1, lr.plen[slots[i]] = lens[i], lr.kind[slots[i]] = 1;
+      }
+      for (int s = 0; s < S; s++)
+        if (lr.kind[s] == 0) lr.kind[s] = 3; /* the source copied those rows aside */
     } else if (kind == 1) { /* step every open slot with room, some skipped */
       int n = 0;
       for (int s = 0; s < S; s++)
@@ -274,15 +428,28 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
       CHECK(b->step(b->ctx, slots, toks, n, lb) == RLVR_OK);
       compare_rows(&st, lb, la, n, V, tol);
       for (int i = 0; i < n; i++) len[slots[i]]++;
+      for (int s = 0; s < S; s++) lr.have[s] = 0; /* left out of the step: no row */
+      for (int i = 0; i < n; i++) {
+        memcpy(lr.cur + (size_t)slots[i] * V, lb + (size_t)i * V, sizeof(float) * V);
+        lr.have[slots[i]] = 1, lr.kind[slots[i]] = 0;
+      }
     } else if (kind == 2) { /* copy a prefix of an open slot into another */
       int src;
       do src = (int)rlvr_rng_below(&rng, S);
       while (len[src] == 0);
       const int dst = (src + 1 + (int)rlvr_rng_below(&rng, S - 1)) % S;
-      const int l = 1 + (int)rlvr_rng_below(&rng, (uint64_t)len[src]);
+      int l = 1 + (int)rlvr_rng_below(&rng, (uint64_t)len[src]);
+      if (lr.plen[src] > 0 && lr.plen[src] <= len[src] && rlvr_rng_below(&rng, 2)) l = lr.plen[src]; /* shared prefill */
       a->copy(a->ctx, src, dst, l);
       b->copy(b->ctx, src, dst, l);
       len[dst] = l;
+      lr.have[dst] = lr.plen[src] == l; /* the engine's shared prefill: src's prompt row */
+      lr.plen[dst] = lr.have[dst] ? l : 0;
+      lr.kind[dst] = 2;
+      if (lr.have[dst]) {
+        memcpy(lr.cur + (size_t)dst * V, lr.prow + (size_t)src * V, sizeof(float) * V);
+        memcpy(lr.prow + (size_t)dst * V, lr.prow + (size_t)src * V, sizeof(float) * V);
+      }
     } else { /* take back the last positions of an open slot */
       int s;
       do s = (int)rlvr_rng_below(&rng, S);
@@ -292,8 +459,11 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
       a->truncate(a->ctx, s, l);
       b->truncate(b->ctx, s, l);
       len[s] = l;
+      lr.have[s] = 0;
+      if (l < lr.plen[s]) lr.plen[s] = 0;
     }
     nops[kind]++;
+    if (b->sample) lock_sample(&lr, b);
   }
   device_check(&dev, name);
   test_checks++;
@@ -306,6 +476,26 @@ static void test_lockstep(const char *name, const policy *p, const rlvr_model *r
            "(%.3g of the row's max), %zu rows bit-identical\n",
            name, dtype, nops[0], nops[1], nops[2], nops[3], st.rows, st.worst, st.worst_rel, st.same_rows);
   }
+  if (b->sample) {
+    test_checks++;
+    if (lr.bad_tokens || lr.bad_lp || lr.sampled < OPS || !lr.by_kind[0] || !lr.by_kind[1] || !lr.by_kind[2] ||
+        !lr.by_kind[3]) {
+      test_failures++;
+      fprintf(stderr, "FAIL %s %s lock-step sampling on the device: %ld rows in %ld calls (step rows %ld, prefill %ld, "
+                      "copied prompt %ld, kept across a prefill %ld: each must be > 0), %ld tokens differ (not ties), "
+                      "%ld log-probs beyond 1e-5 + 1e-6 |x| (max |diff| %.3g)\n",
+              name, dtype, lr.sampled, lr.calls, lr.by_kind[0], lr.by_kind[1], lr.by_kind[2], lr.by_kind[3],
+              lr.bad_tokens, lr.bad_lp, lr.max_lp);
+    } else {
+      printf("ok   %s %s lock-step sampling on the device: %ld rows in %ld calls (step rows %ld, prefill %ld, copied "
+             "prompt %ld, kept across a prefill %ld) against model/sampler.h on the same rows, %ld boundary ties, "
+             "log-probs max |diff| %.3g\n",
+             name, dtype, lr.sampled, lr.calls, lr.by_kind[0], lr.by_kind[1], lr.by_kind[2], lr.by_kind[3], lr.ties,
+             lr.max_lp);
+    }
+  }
+  free(lr.cur), free(lr.prow), free(lr.scratch);
+  rlvr_sampler_free(&lr.sampler);
   free(la), free(lb);
   device_free(&dev);
   rlvr_model_source_free(&cpu);
@@ -457,7 +647,7 @@ static void pair_build(pair *pp, const policy *p, const rlvr_model *ref, const c
                        int share) {
   memset(pp, 0, sizeof *pp);
   rlvr_model_source_build(&pp->cpu, ref, slots, max_seq);
-  device_build(&pp->dev, &p->model, ref, dtype, slots, max_seq, 0);
+  device_build(&pp->dev, &p->model, ref, dtype, slots, max_seq, 0, 0);
   counted_wrap(&pp->ccpu, &pp->cpu.src);
   counted_wrap(&pp->cdev, pp->dev.src);
   pp->ea = rlvr_engine_build(&pp->ccpu.out, p->tok, p->eos, p->neos, share);
@@ -686,6 +876,212 @@ static void test_engine_bf16(const char *name, policy *p) {
   free_prompts(&pr);
 }
 
+/* ---- 6. sampling on the device against sampling on the host ---- */
+
+/* Host results h and device results d of one request on the same GPU
+ * source. Both engines make the same calls (the schedule does not depend
+ * on who samples), so the rows are the same and every token must agree,
+ * except at a boundary tie (boundary_tie on the CPU's row; counted and
+ * printed); log-probs (same rows, other summation order) within 1e-5 +
+ * 1e-6 |x|. A tie can only be checked where the draws replay (no budget
+ * "min" take-back, which discards drawn tokens); elsewhere any difference
+ * fails. */
+static void compare_sampling(const char *what, const rlvr_model *ref, const rlvr_engine_params *prm,
+                             const rlvr_engine_group *gr, const rlvr_engine_sample *h, int nh,
+                             const rlvr_engine_sample *d, int nd, long *ties_out) {
+  CHECK_MSG(nh == nd, "%s: %d vs %d samples", what, nh, nd);
+  int same = 0, bad = 0, bad_lp = 0;
+  long ties = 0, compared = 0;
+  double max_lp = 0;
+  const int V = ref->cfg.vocab_size;
+  for (int k = 0; k < nh && k < nd; k++) {
+    const rlvr_engine_sample *x = &h[k], *y = &d[k];
+    CHECK(x->group == y->group && x->index == y->index && x->seed == y->seed);
+    const int n = x->ntokens < y->ntokens ? x->ntokens : y->ntokens;
+    int t = 0;
+    for (; t < n && x->tokens[t] == y->tokens[t] && x->mask[t] == y->mask[t]; t++) {
+      const double dl = fabs((double)y->logprobs[t] - x->logprobs[t]);
+      if (x->mask[t] ? !(dl <= 1e-5 + 1e-6 * fabs((double)x->logprobs[t])) : dl != 0) bad_lp++;
+      if (dl > max_lp || dl != dl) max_lp = dl;
+      compared++;
+    }
+    if (t == x->ntokens && t == y->ntokens && x->finish == y->finish && x->end == y->end && x->waits == y->waits &&
+        x->think_tokens == y->think_tokens) {
+      same++;
+      continue;
+    }
+    char why[200] = "no replay";
+    int tie = 0;
+    if (t < n && x->mask[t] && y->mask[t] && x->waits == 0 && y->waits == 0) {
+      rlvr_rng rng; /* the draw: one rlvr_rng_double per sampled token before t */
+      rlvr_rng_seed(&rng, x->seed);
+      for (int i = 0; i < t; i++)
+        if (x->mask[i]) (void)rlvr_rng_double(&rng);
+      const double u = prm->temperature > 0.0f ? rlvr_rng_double(&rng) : 0.0;
+      float *row = malloc(sizeof(float) * (size_t)V);
+      cpu_row(ref, &gr[x->group], x, t, row);
+      const rlvr_sampling sp = {prm->temperature, prm->top_k, prm->top_p};
+      tie = boundary_tie(row, V, &sp, u, why, sizeof why);
+      free(row);
+    }
+    if (tie) {
+      ties++;
+      printf("     %s: group %d sample %d, token %d: host %d, device %d: a boundary tie (%s)\n", what, x->group,
+             x->index, t, x->tokens[t], y->tokens[t], why);
+    } else {
+      bad++;
+      fprintf(stderr, "     %s: group %d sample %d differs at token %d of %d/%d (host %d, device %d; finish %s/%s): %s\n",
+              what, x->group, x->index, t, x->ntokens, y->ntokens, t < x->ntokens ? x->tokens[t] : -1,
+              t < y->ntokens ? y->tokens[t] : -1, rlvr_engine_finish_name(x->finish),
+              rlvr_engine_finish_name(y->finish), why);
+    }
+  }
+  *ties_out += ties;
+  test_checks++;
+  if (bad || bad_lp) {
+    test_failures++;
+    fprintf(stderr, "FAIL %s: %d samples differ (not ties), %d log-probs beyond 1e-5 + 1e-6 |x| (max |diff| %.3g)\n",
+            what, bad, bad_lp, max_lp);
+  } else {
+    printf("ok   %s: %d samples, %d identical, %ld boundary ties, %ld log-probs compared, max |diff| %.3g\n", what,
+           nh, same, ties, compared, max_lp);
+  }
+}
+
+/* One GPU source with device sampling; engine H over its view without the
+ * sample operation (rows to the host, model/sampler.h), engine D over the
+ * whole view. Each request runs on H then D; the source's counters must
+ * show no logits row going to the host during D's runs, every sampled
+ * token sampled on the device, and H's rows going to the host (so the
+ * counter can fail). 9 samples on 4 slots: continuous batching. full: every
+ * request with sharing and three without (the first model, fp32); else a
+ * sampled request with top-k/top-p and the two budget rules (fp32) or one
+ * T 0.8 request (bf16): the emulation's time goes to the whole matrix once. */
+static void test_device_sampling(const char *name, policy *p, const rlvr_model *ref, const char *dtype, int full) {
+  prompts pr;
+  make_prompts(p, &pr);
+  device_side dev;
+  device_build(&dev, &p->model, ref, dtype, 4, 80, 0, 1);
+  CHECK_MSG(selfcheck ? dev.src->sample == NULL : dev.src->sample != NULL, "%s: the source's sample operation", name);
+  rlvr_logits_source host_view = *dev.src;
+  host_view.sample = NULL;
+  long ties = 0, requests = 0;
+  int64_t host_rows = 0, dev_rows = 0, dev_sampled = 0, dev_launches = 0, dev_calls = 0;
+  char what[200], think_end[64] = "";
+  int at = -1;
+  const int fp32 = !strcmp(dtype, "fp32");
+  for (int share = 1; share >= 0; share--) {
+    rlvr_engine *eh = rlvr_engine_build(&host_view, p->tok, p->eos, p->neos, share);
+    rlvr_engine *ed = rlvr_engine_build(dev.src, p->tok, p->eos, p->neos, share);
+    enum { NREQ = 7 };
+    for (int r = 0; r < NREQ; r++) {
+      static const uint8_t FULL[2][7] = {{1, 0, 1, 0, 0, 1, 0}, {1, 1, 1, 1, 1, 1, 1}}; /* [share][r] */
+      static const uint8_t SOME[2][7] = {{0, 0, 0, 0, 0, 1, 0}, {0, 0, 1, 0, 0, 0, 1}};
+      if (!fp32 ? !(share == 1 && r == 1) : !(full ? FULL : SOME)[share][r]) continue;
+      rlvr_engine_params prm;
+      rlvr_engine_params_default(&prm);
+      prm.max_tokens = 24;
+      prm.seed = 4242 + (uint64_t)r;
+      const char *label = "";
+      switch (r) {
+      case 0: label = "greedy"; break;
+      case 1: prm.temperature = 0.8f, label = "T 0.8"; break;
+      case 2: prm.temperature = 1.0f, prm.top_k = 20, prm.top_p = 0.9f, label = "T 1 top-k 20 top-p 0.9"; break;
+      case 3: prm.temperature = 0.7f, prm.top_p = 0.8f, label = "T 0.7 top-p 0.8"; break;
+      case 4: prm.temperature = 1.2f, prm.top_k = 5, label = "T 1.2 top-k 5"; break;
+      case 5: /* budget min: think_end from the host's greedy text (two tokens taken back) */
+        if (!think_end[0]) {
+          rlvr_engine_sample *g;
+          int ng;
+          CHECK(rlvr_engine_generate(eh, &prm, pr.gr, 1, &g, &ng) == RLVR_OK);
+          if (!pick_think_end(p, &g[0], think_end, sizeof think_end, &at)) {
+            CHECK_MSG(0, "%s: no two-token pattern in the greedy completion to use as think_end", name);
+            continue;
+          }
+        }
+        prm.budget = 1, prm.think_end = think_end, prm.min_think_tokens = at + 4, prm.max_waits = 1;
+        label = "budget min, greedy";
+        break;
+      case 6: prm.budget = 1, prm.temperature = 0.8f, prm.max_think_tokens = 6, label = "budget max 6, T 0.8"; break;
+      }
+      snprintf(what, sizeof what, "%s %s device vs host sampling, %s, share=%d", name, dtype, label, share);
+      rlvr_cuda_source_counters c0 = {0}, c1 = {0}, c2 = {0};
+      if (dev.gpu) rlvr_cuda_source_get_counters(dev.gpu, &c0);
+      rlvr_engine_sample *h, *d;
+      int nh, nd;
+      CHECK_MSG(rlvr_engine_generate(eh, &prm, pr.gr, 3, &h, &nh) == RLVR_OK, "%s (host): %s", what, rlvr_error_message());
+      if (dev.gpu) rlvr_cuda_source_get_counters(dev.gpu, &c1);
+      rlvr_engine_stats sh, sd;
+      rlvr_engine_get_stats(eh, &sh);
+      CHECK_MSG(rlvr_engine_generate(ed, &prm, pr.gr, 3, &d, &nd) == RLVR_OK, "%s (device): %s", what, rlvr_error_message());
+      if (dev.gpu) rlvr_cuda_source_get_counters(dev.gpu, &c2);
+      rlvr_engine_get_stats(ed, &sd);
+      if (!h || !d) continue;
+      compare_sampling(what, ref, &prm, pr.gr, h, nh, d, nd, &ties);
+      requests++;
+      CHECK_MSG(sh.steps == sd.steps && sh.prefills == sd.prefills && sh.copies == sd.copies,
+                "%s: schedule host %lld steps %lld prefills %lld copies, device %lld %lld %lld", what,
+                (long long)sh.steps, (long long)sh.prefills, (long long)sh.copies, (long long)sd.steps,
+                (long long)sd.prefills, (long long)sd.copies);
+      CHECK_MSG(share ? sd.copies > 0 : sd.copies == 0, "%s: %lld copies", what, (long long)sd.copies);
+      if (r == 5) CHECK_MSG(sd.tokens_inserted > 0, "%s: nothing inserted (the budget rule never fired)", what);
+      if (dev.gpu) {
+        CHECK_MSG(sh.source_samples == 0 && sd.source_samples > 0, "%s: sample calls host %lld, device %lld", what,
+                  (long long)sh.source_samples, (long long)sd.source_samples);
+        CHECK_MSG(c1.rows_to_host > c0.rows_to_host && c1.rows_sampled == c0.rows_sampled,
+                  "%s: host sampling moved %lld rows to the host and sampled %lld on the device", what,
+                  (long long)(c1.rows_to_host - c0.rows_to_host), (long long)(c1.rows_sampled - c0.rows_sampled));
+        CHECK_MSG(c2.rows_to_host == c1.rows_to_host && c2.rows_sampled - c1.rows_sampled == sd.tokens_sampled,
+                  "%s: device sampling moved %lld logits rows to the host, sampled %lld rows for %lld tokens", what,
+                  (long long)(c2.rows_to_host - c1.rows_to_host), (long long)(c2.rows_sampled - c1.rows_sampled),
+                  (long long)sd.tokens_sampled);
+        host_rows += c1.rows_to_host - c0.rows_to_host;
+        dev_rows += c2.rows_to_host - c1.rows_to_host;
+        dev_sampled += c2.rows_sampled - c1.rows_sampled;
+        dev_launches += c2.sample_launches - c1.sample_launches;
+        dev_calls += sd.source_samples;
+      }
+      device_check(&dev, what);
+    }
+    if (full && share == 1) { /* the non-finite guard on the device's log-probs: NaN weights, NaN logits */
+      float *w = p->model.params_memory;
+      float *saved = malloc(sizeof(float) * p->model.num_params);
+      memcpy(saved, w, sizeof(float) * p->model.num_params);
+      for (size_t i = 0; i < p->model.num_params; i++) w[i] = NAN;
+      device_upload(&dev);
+      for (int greedy = 1; greedy >= 0; greedy--) {
+        rlvr_engine_params prm;
+        rlvr_engine_params_default(&prm);
+        prm.max_tokens = 4;
+        prm.temperature = greedy ? 0.0f : 0.8f;
+        rlvr_engine_sample *d;
+        int nd;
+        const int rc = rlvr_engine_generate(ed, &prm, pr.gr, 3, &d, &nd);
+        CHECK_MSG(rc == RLVR_ERR_RANGE && strstr(rlvr_error_message(), "non-finite") && !d && nd == 0,
+                  "%s: NaN logits with device sampling (T %g): rc %d, '%s'", name, (double)prm.temperature, rc,
+                  rlvr_error_message());
+      }
+      printf("ok   %s %s NaN weights with device sampling: RLVR_ERR_RANGE (%s)\n", name, dtype, rlvr_error_message());
+      memcpy(w, saved, sizeof(float) * p->model.num_params);
+      free(saved);
+      device_upload(&dev);
+    }
+    rlvr_engine_free(eh);
+    rlvr_engine_free(ed);
+  }
+  CHECK_MSG(ties == 0, "%s %s: %ld boundary ties between host and device sampling (none expected on these models)",
+            name, dtype, ties);
+  if (dev.gpu) {
+    const double V = p->model.cfg.vocab_size;
+    printf("     %s %s: %ld requests; host sampling moved %lld logits rows (%.0f bytes) to the host; device sampling "
+           "%lld rows (%lld tokens and log-probs, %lld bytes) in %lld sample calls, %lld kernel launches\n",
+           name, dtype, requests, (long long)host_rows, host_rows * V * 4.0, (long long)dev_rows,
+           (long long)dev_sampled, (long long)dev_sampled * 8, (long long)dev_calls, (long long)dev_launches);
+  }
+  device_free(&dev);
+  free_prompts(&pr);
+}
+
 int main(int argc, char **argv) {
   selfcheck = getenv("RLVR_GPU_TEST_SELFCHECK") != NULL || (argc > 1 && !strcmp(argv[1], "--selfcheck"));
   char why[128];
@@ -704,6 +1100,13 @@ int main(int argc, char **argv) {
     test_budget(MODELS[m], &p);
     test_upload(MODELS[m], &p);
     test_engine_bf16(MODELS[m], &p);
+    test_device_sampling(MODELS[m], &p, &p.model, "fp32", m == 0);
+    {
+      rlvr_model r;
+      rounded_copy(&p.model, &r);
+      test_device_sampling(MODELS[m], &p, &r, "bf16", 0);
+      rlvr_model_free(&r);
+    }
     free_policy(&p);
   }
   return test_done();
