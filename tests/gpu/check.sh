@@ -119,7 +119,7 @@ say "nvcc: $(nvcc --version 2>/dev/null | tail -1 || echo none)"
 rm -rf "$dir"
 mode=full
 if ! run_step "configure (whole project, RLVR_CUDA=ON)" 60 "$work/configure.txt" \
-     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRLVR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch"; then
+     cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DRLVR_CUDA=ON -DRLVR_CUDA_SIM=OFF -DCMAKE_CUDA_ARCHITECTURES="$arch"; then
   # not a failure of the check: the project's packages are missing here
   unset 'steps[-1]'
   steps+=("| configure (whole project, RLVR_CUDA=ON) | not possible here (see log): standalone instead | |")
