@@ -251,6 +251,12 @@
     "Where the learner's forward, backward and AdamW run: cpu, or cuda (GPU 0; needs a CUDA build and a GPU).") \
   X(STR, learner_dtype, "learner.dtype", "fp32",                                                    \
     "learner.device = cuda: fp32, or bf16 (bf16 weights and activations, fp32 master weights, gradients and moments).") \
+  X(STR, learner_weight_sync, "learner.weight_sync", "zmq",                                        \
+    "How new weights reach the rollout workers: zmq (host fp32 over the weights socket; any devices), nccl (GPU to GPU by NCCL broadcast, also across nodes) or ipc (CUDA IPC: learner and workers on one GPU). nccl and ipc carry bf16: they need learner.device = cuda, rollout.device = cuda and rollout.dtype = bf16 (docs/cuda.md, Weight sync).") \
+  X(INT, learner_weight_sync_timeout_ms, "learner.weight_sync_timeout_ms", 60000,                  \
+    "nccl, ipc: how long joining a communicator, one version's transfer or a worker's acknowledgement may take; past it the transfer is abandoned with an error and the learner goes on with the workers that answer.") \
+  X(INT, learner_weight_sync_bucket_bytes, "learner.weight_sync_bucket_bytes", 67108864,           \
+    "nccl: bytes per broadcast call (a multiple of 256); the bf16 weights go in buckets of this size.") \
   X(INT, checkpoint_every, "checkpoint.every", 0, "Steps between training checkpoints; 0 = only at the end and at exit.") \
   X(INT, checkpoint_keep, "checkpoint.keep", 2, "Training checkpoints kept in RUN/checkpoints (older ones are deleted).") \
   X(BOOL, checkpoint_at_exit, "checkpoint.at_exit", 1, "Write a checkpoint when SIGINT or SIGTERM stops the run.") \

@@ -576,6 +576,7 @@ void rlvr_learner_set_rejected(rlvr_learner *L, int64_t total) { L->rejected = L
 int rlvr_learner_done(const rlvr_learner *L) { return L->step >= L->stop_after; }
 uint64_t rlvr_learner_version(const rlvr_learner *L) { return (uint64_t)L->step; }
 const rlvr_model *rlvr_learner_model(const rlvr_learner *L) { return &L->model; }
+struct rlvr_learn_gpu *rlvr_learner_gpu(rlvr_learner *L) { return L->gpu; }
 const char *rlvr_learner_run_dir(const rlvr_learner *L) { return L->run_dir; }
 void rlvr_learner_get_counts(const rlvr_learner *L, rlvr_ledger_counts *c) { rlvr_ledger_get_counts(L->ledger, c); }
 int rlvr_learner_wanted(const rlvr_learner *L) {

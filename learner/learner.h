@@ -122,6 +122,9 @@ int rlvr_learner_done(const rlvr_learner *L);
 /* Steps done = the current policy version. */
 uint64_t rlvr_learner_version(const rlvr_learner *L);
 const rlvr_model *rlvr_learner_model(const rlvr_learner *L);
+/* The GPU step's state (learner.device = cuda; learner/learn_gpu.h), or
+ * NULL on the CPU: GPU weight sync (learner/wsync_hub.h) reads its weights. */
+struct rlvr_learn_gpu *rlvr_learner_gpu(rlvr_learner *L);
 const char *rlvr_learner_run_dir(const rlvr_learner *L);
 /* The ledger's counts (tests check them). */
 void rlvr_learner_get_counts(const rlvr_learner *L, rlvr_ledger_counts *c);

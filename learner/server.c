@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/transport.h"
+#include "learner/wsync_hub.h"
 
 enum { LOOP_MS = 50, MAX_WORKERS = 4096 };
 
@@ -81,6 +82,7 @@ struct rlvr_server {
   int64_t first_publish_ms; /* when the current version was first published */
   int want_republish;
   char base[512];
+  rlvr_wsync_hub *hub; /* learner.weight_sync = nccl or ipc: weights go GPU to GPU, not on pub */
 };
 typedef struct rlvr_server server;
 
@@ -172,6 +174,7 @@ static void remove_worker(server *s, const char *id) {
 
 static void worker_gone(server *s, const char *id, const char *why) {
   rlvr_warn("learner: worker %s %s", id, why);
+  if (s->hub) rlvr_wsync_hub_gone(s->hub, id, why);
   rlvr_learner_worker_lost(s->L, id);
   worker_slot *w = find_worker(s, id);
   if (w) rlvr_peers_forget(s->peers, &w->peer);
@@ -184,6 +187,7 @@ void rlvr_server_worker_gone(rlvr_server *s, const char *id) { worker_gone(s, id
 
 static int publish(void *ctx, uint64_t version, const rlvr_model *m) {
   server *s = ctx;
+  if (s->hub) return rlvr_wsync_hub_publish(s->hub, version); /* GPU to GPU */
   rlvr_tensor *ts = xcalloc((size_t)m->num_tensors, sizeof *ts);
   for (int i = 0; i < m->num_tensors; i++) {
     const rlvr_tensor_info *t = &m->tensors[i];
@@ -249,12 +253,18 @@ static void maybe_republish(server *s) {
 static void on_work_msg(server *s, rlvr_msg *m, const rlvr_peer *from) {
   char id[RLVR_PROTO_MAX_NAME + 1];
   peer_id(from, id, sizeof id);
+  if (s->hub) rlvr_wsync_hub_heard(s->hub, id);
   switch (m->type) {
   case RLVR_MSG_HELLO:
     if (!find_worker(s, id))
       rlvr_info("learner: worker %s connected (pid %u on %s)", id, m->hello.pid, m->hello.host);
     add_worker(s, from);
     s->want_republish = 1; /* it has no weights yet */
+    if (s->hub) rlvr_wsync_hub_hello(s->hub, id, &m->hello);
+    break;
+  case RLVR_MSG_WSYNC_ACK:
+    add_worker(s, from);
+    if (s->hub) rlvr_wsync_hub_ack(s->hub, id, &m->wsync_ack);
     break;
   case RLVR_MSG_WORK_REQUEST: {
     worker_slot *w = add_worker(s, from);
@@ -279,6 +289,8 @@ static void on_work_msg(server *s, rlvr_msg *m, const rlvr_peer *from) {
     if (m->error.has_work_id) {
       rlvr_learner_work_failed(s->L, m->error.work_id);
       s->want_republish = 1; /* the usual cause: it waited for weights that never came */
+    } else if (s->hub) {
+      rlvr_wsync_hub_error(s->hub, id, m->error.code, m->error.message);
     }
     break;
   default:
@@ -290,6 +302,8 @@ static int serve_requests(server *s) {
   for (int i = 0; i < s->nworkers; i++) {
     worker_slot *w = &s->workers[i];
     if (!w->want) continue;
+    /* GPU weight sync: only a worker that confirmed the current version */
+    if (s->hub && !rlvr_wsync_hub_holds(s->hub, w->id, rlvr_learner_version(s->L))) continue;
     if (rlvr_learner_wanted(s->L) == 0) break;
     rlvr_msg work;
     int rc = rlvr_learner_work(s->L, w->id, w->want, &work);
@@ -304,6 +318,50 @@ static int serve_requests(server *s) {
     }
   }
   return RLVR_OK;
+}
+
+/* Writes off the silent; their groups go to the others. */
+static void expire_silent(server *s) {
+  rlvr_peer dead[16];
+  int nd = rlvr_peers_expire(s->peers, rlvr_time_ms(), dead, 16);
+  for (int i = 0; i < nd; i++) {
+    char id[RLVR_PROTO_MAX_NAME + 1];
+    peer_id(&dead[i], id, sizeof id);
+    if (find_worker(s, id)) worker_gone(s, id, "stopped answering");
+  }
+}
+
+static void read_work(server *s) {
+  for (int k = 0; k < 1000; k++) {
+    rlvr_msg m;
+    rlvr_peer from;
+    if (rlvr_sock_recv(s->work, &m, &from, 0) != RLVR_OK) break;
+    on_work_msg(s, &m, &from);
+    rlvr_msg_free(&m);
+  }
+}
+
+/* GPU weight sync at the end of a run: the final version reaches every
+ * worker (and CUDA IPC readers are done reading the slots, which go with
+ * this process) before the shutdown; bounded by the weight sync timeout
+ * plus the peer timeout. */
+static int drain_wsync(server *s) {
+  const uint64_t v = rlvr_learner_version(s->L);
+  /* long enough to write a silent worker off and make a new communicator */
+  const int64_t until = rlvr_time_ms() + s->o->cfg->learner_weight_sync_timeout_ms + s->topt.peer_timeout_ms;
+  int rc = RLVR_OK;
+  while (!rc && !rlvr_wsync_hub_settled(s->hub, v) && rlvr_time_ms() < until && !(s->o->stop && *s->o->stop)) {
+    zmq_pollitem_t it = {rlvr_sock_zmq(s->work), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&it, 1, LOOP_MS);
+    read_work(s);
+    expire_silent(s);
+    heartbeats(s, 0);
+    rc = rlvr_wsync_hub_poll(s->hub, v);
+    if (!rc && s->o->each_loop) rc = s->o->each_loop(s->o->ctx, s);
+  }
+  if (!rc && !rlvr_wsync_hub_settled(s->hub, v))
+    rlvr_warn("learner: not every worker confirmed the final version %" PRIu64 " before the shutdown", v);
+  return rc;
 }
 
 static int64_t rejected_total(server *s) {
@@ -325,6 +383,29 @@ static void shutdown_workers(server *s, const char *reason) {
   if (s->pub) rlvr_sock_send(s->pub, NULL, &m);
 }
 
+/* ---- the weight sync hub's calls ---- */
+
+static int hub_send(void *ctx, const char *id, const rlvr_msg *m) {
+  server *s = ctx;
+  worker_slot *w = find_worker(s, id);
+  if (!w) return rlvr_error(RLVR_ERR_ARG, "worker %s is not connected", id);
+  return rlvr_sock_send(s->work, &w->peer, m);
+}
+
+static void hub_drop(void *ctx, const char *id, const char *why) {
+  server *s = ctx;
+  if (find_worker(s, id)) worker_gone(s, id, why);
+}
+
+static void hub_alive(void *ctx, const char *id) {
+  server *s = ctx;
+  worker_slot *w = find_worker(s, id);
+  if (w) rlvr_peers_seen(s->peers, &w->peer, rlvr_time_ms());
+}
+
+rlvr_learner *rlvr_server_learner(rlvr_server *s) { return s->L; }
+const rlvr_wsync_hub *rlvr_server_wsync(const rlvr_server *s) { return s->hub; }
+
 int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
   server s;
   memset(&s, 0, sizeof s);
@@ -338,25 +419,26 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
   env.tick_ctx = &s;
   int rc = rlvr_learner_build(&s.L, o->cfg, &env);
   if (rc) return rc;
+  if (strcmp(o->cfg->learner_weight_sync, "zmq")) {
+    const rlvr_wsync_hub_io io = {.send = hub_send, .drop = hub_drop, .alive = hub_alive, .ctx = &s};
+    if ((rc = rlvr_wsync_hub_build(&s.hub, o->cfg, rlvr_learner_gpu(s.L), &io))) {
+      rlvr_learner_free(s.L);
+      return rc;
+    }
+  }
   s.zctx = zmq_ctx_new();
   RLVR_CHECK(s.zctx, "zmq_ctx_new failed");
   if ((rc = bind_all(&s, o->endpoint))) goto out;
   rlvr_info("learner: listening on %s (work), +1 trajectories, +2 weights", s.base);
   s.peers = rlvr_peers_new(s.topt.peer_timeout_ms);
   rlvr_sock_track(s.work, s.peers);
-  publish(&s, rlvr_learner_version(s.L), rlvr_learner_model(s.L));
+  if (!s.hub) publish(&s, rlvr_learner_version(s.L), rlvr_learner_model(s.L));
   if (o->on_bound && (rc = o->on_bound(o->ctx, s.base))) goto out;
   const int64_t steps0 = (int64_t)rlvr_learner_version(s.L);
   while (!rlvr_learner_done(s.L) && !(o->stop && *o->stop)) {
     zmq_pollitem_t items[2] = {{rlvr_sock_zmq(s.work), 0, ZMQ_POLLIN, 0}, {rlvr_sock_zmq(s.traj), 0, ZMQ_POLLIN, 0}};
     zmq_poll(items, 2, LOOP_MS);
-    for (int k = 0; k < 1000; k++) {
-      rlvr_msg m;
-      rlvr_peer from;
-      if (rlvr_sock_recv(s.work, &m, &from, 0) != RLVR_OK) break;
-      on_work_msg(&s, &m, &from);
-      rlvr_msg_free(&m);
-    }
+    read_work(&s);
     for (int k = 0; k < 1000; k++) {
       rlvr_msg m;
       if (rlvr_sock_recv(s.traj, &m, NULL, 0) != RLVR_OK) break;
@@ -369,17 +451,11 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
       rlvr_learner_accept(s.L, &m.trajectories);
       rlvr_msg_free(&m);
     }
-    /* Write off the silent; their groups go to the others. */
-    rlvr_peer dead[16];
-    int nd = rlvr_peers_expire(s.peers, rlvr_time_ms(), dead, 16);
-    for (int i = 0; i < nd; i++) {
-      char id[RLVR_PROTO_MAX_NAME + 1];
-      peer_id(&dead[i], id, sizeof id);
-      if (find_worker(&s, id)) worker_gone(&s, id, "stopped answering");
-    }
+    expire_silent(&s);
+    if (s.hub && (rc = rlvr_wsync_hub_poll(s.hub, rlvr_learner_version(s.L)))) break;
     if ((rc = serve_requests(&s))) break;
     heartbeats(&s, 0);
-    maybe_republish(&s);
+    if (!s.hub) maybe_republish(&s);
     rlvr_learner_set_rejected(s.L, rejected_total(&s));
     int stepped;
     if ((rc = rlvr_learner_try_step(s.L, &stepped))) break;
@@ -392,6 +468,7 @@ int rlvr_learner_serve(const rlvr_server_options *o, rlvr_server_result *res) {
     res->rejected = rejected_total(&s);
     res->workers_seen = s.workers_seen;
   }
+  if (rc == RLVR_OK && s.hub && rlvr_learner_done(s.L)) rc = drain_wsync(&s);
   if (rc == RLVR_OK) {
     if (rlvr_learner_done(s.L)) {
       rc = rlvr_learner_finish(s.L);
@@ -408,6 +485,7 @@ out:
   close_socks(&s);
   rlvr_peers_free(s.peers);
   free(s.workers);
+  rlvr_wsync_hub_free(s.hub); /* before the learner: it leaves the communicator */
   rlvr_learner_free(s.L);
   zmq_ctx_term(s.zctx);
   return rc;

@@ -19,6 +19,10 @@
  *   - weights channel (PUB): each new version is published as it is made,
  *     and published again (at most once a second) when a worker asks for work
  *     holding an older version or none: PUB drops messages for late joiners;
+ *     with learner.weight_sync = nccl or ipc the weights go GPU to GPU
+ *     instead (learner/wsync_hub.h: set up and acknowledged on the work
+ *     channel), nothing goes on PUB, and a worker gets work only once it
+ *     has confirmed the current version;
  *   - heartbeats to every known worker every transport.heartbeat_ms, also
  *     between the micro-batches of a step (the learner's tick);
  *   - rejected messages (garbage, wrong type, too big) are counted by the
@@ -33,6 +37,7 @@
 
 #include "core/config.h"
 #include "learner/learner.h"
+#include "learner/wsync_hub.h"
 
 /* The three endpoints of base into work, traj, weights (cap bytes each).
  * RLVR_ERR_ARG naming base when it is not tcp://HOST:PORT, ipc:// or
@@ -49,7 +54,8 @@ typedef struct {
   /* Called once the sockets are bound, with the base endpoint workers
    * connect to (ports resolved); a non-zero return stops the run. */
   int (*on_bound)(void *ctx, const char *endpoint);
-  /* Called every loop iteration (about every 50 ms); a non-zero return stops
+  /* Called every loop iteration (about every 50 ms), also while GPU weight
+   * sync takes the final version to the workers; a non-zero return stops
    * the run with that code. It may call rlvr_server_worker_gone. */
   int (*each_loop)(void *ctx, rlvr_server *s);
   void *ctx;
@@ -67,6 +73,12 @@ typedef struct {
  * unfinished groups go to the other workers at once instead of after the
  * peer timeout. */
 void rlvr_server_worker_gone(rlvr_server *s, const char *id);
+
+/* The learner the server drives (for each_loop callbacks: its version and
+ * model), and its GPU weight sync hub (NULL with learner.weight_sync =
+ * zmq; rlvr_wsync_hub_get_stats). */
+rlvr_learner *rlvr_server_learner(rlvr_server *s);
+const rlvr_wsync_hub *rlvr_server_wsync(const rlvr_server *s);
 
 /* Builds the learner, binds, serves until train.steps (or env.stop_after)
  * are done or *stop is set, then writes the final checkpoint and model

@@ -99,6 +99,22 @@ int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {
   RLVR_CHECK(0, "a GPU source in a build without CUDA");
   return 0;
 }
+int rlvr_cuda_source_wsync_join(rlvr_cuda_source *cs, const rlvr_cuda_wsync_join *j, const char *peers) {
+  (void)cs, (void)j, (void)peers;
+  RLVR_CHECK(0, "a GPU source in a build without CUDA");
+  return RLVR_ERR_UNSUPPORTED;
+}
+int rlvr_cuda_source_wsync_recv(rlvr_cuda_source *cs, uint64_t version, int slot) {
+  (void)cs, (void)version, (void)slot;
+  RLVR_CHECK(0, "a GPU source in a build without CUDA");
+  return RLVR_ERR_UNSUPPORTED;
+}
+void rlvr_cuda_source_wsync_leave(rlvr_cuda_source *cs) { RLVR_CHECK(cs == NULL, "a GPU source in a build without CUDA"); }
+int rlvr_cuda_source_download_bf16(rlvr_cuda_source *cs, uint16_t *out) {
+  (void)cs, (void)out;
+  RLVR_CHECK(0, "a GPU source in a build without CUDA");
+  return RLVR_ERR_UNSUPPORTED;
+}
 
 #else /* RLVR_HAVE_CUDA */
 
@@ -107,6 +123,18 @@ int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {
 #include "model/cuda/device.h"
 #include "model/cuda/model.h"
 #include "model/cuda/ops.h"
+#include "model/cuda/wsync.h"
+
+_Static_assert((int)RLVR_CUDA_WSYNC_ID_BYTES == (int)RLVR_WSYNC_ID_BYTES, "NCCL id size");
+_Static_assert((int)RLVR_CUDA_WSYNC_HANDLE_BYTES == (int)RLVR_WSYNC_HANDLE_BYTES, "IPC handle size");
+_Static_assert((int)RLVR_CUDA_WSYNC_UUID_BYTES == (int)RLVR_WSYNC_UUID_BYTES, "UUID size");
+
+/* A CUDA failure here is a broken machine or a bug, as in model/cuda/. */
+#define CUDA_CHECK_SRC(call)                                                                       \
+  do {                                                                                             \
+    cudaError_t e_ = (call);                                                                       \
+    RLVR_CHECK(e_ == cudaSuccess, "CUDA: %s in %s", cudaGetErrorString(e_), #call);                \
+  } while (0)
 
 struct rlvr_cuda_source {
   rlvr_cuda_context ctx;
@@ -128,6 +156,12 @@ struct rlvr_cuda_source {
   int *prompt_len;        /* (slots) host: positions the prompt row follows; 0 = none */
   rlvr_cuda_source_counters counters;
   rlvr_logits_source src; /* src.ctx = this struct */
+  /* GPU weight sync (rlvr_cuda_source_wsync_join) */
+  int have_layout;
+  rlvr_wsync_layout layout;
+  void *flat;            /* (layout.bytes) NCCL receive buffer when the layout is not the identity */
+  rlvr_wsync_nccl nccl;  /* joined when nccl.comm */
+  rlvr_wsync_ipc ipc;    /* mapped when ipc.base */
 };
 
 int rlvr_cuda_source_available(char *why, size_t cap) {
@@ -359,6 +393,8 @@ void rlvr_cuda_source_free(rlvr_cuda_source *cs) {
   if (!cs) return;
   rlvr_cuda_arena_free(&cs->rows_arena);
   free(cs->row_where), free(cs->row_index), free(cs->prompt_len);
+  rlvr_cuda_source_wsync_leave(cs);
+  if (cs->have_layout) rlvr_wsync_layout_free(&cs->layout);
   rlvr_cuda_decode_free(&cs->dd);
   rlvr_cuda_model_free(&cs->dm);
   rlvr_cuda_context_free(&cs->ctx);
@@ -380,6 +416,74 @@ int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used) {
   const rlvr_kv_pages *kp = &cs->dd.pages;
   if (blocks_used) *blocks_used = kp->num_blocks - kp->num_free;
   return rlvr_kv_pages_consistent(kp);
+}
+
+/* ---- GPU weight sync, the worker's side ---- */
+
+void rlvr_cuda_source_wsync_leave(rlvr_cuda_source *cs) {
+  if (!cs) return;
+  rlvr_wsync_nccl_abort(&cs->nccl);
+  rlvr_wsync_ipc_free(&cs->ipc);
+  if (cs->flat) CUDA_CHECK_SRC(cudaFree(cs->flat));
+  cs->flat = NULL;
+}
+
+int rlvr_cuda_source_wsync_join(rlvr_cuda_source *cs, const rlvr_cuda_wsync_join *j, const char *peers) {
+  rlvr_cuda_source_wsync_leave(cs);
+  if (!cs->dm.params.bf16)
+    return rlvr_error(RLVR_ERR_CONFIG, "config: key 'rollout.dtype' is fp32 here, but GPU weight sync carries bf16 "
+                                       "weights: use rollout.dtype = \"bf16\" (or learner.weight_sync = \"zmq\")");
+  /* The layout of this model's weights, in the learner's buckets. */
+  if (cs->have_layout && cs->layout.bucket_bytes != j->bucket_bytes) {
+    rlvr_wsync_layout_free(&cs->layout);
+    cs->have_layout = 0;
+  }
+  if (!cs->have_layout) {
+    const int rc = rlvr_wsync_layout_build(&cs->layout, cs->dm.params.tensors, cs->dm.params.num_tensors,
+                                           sizeof(rlvr_bf16), (size_t)j->bucket_bytes);
+    if (rc) return rc;
+    cs->have_layout = 1;
+  }
+  int rc = rlvr_wsync_check_init(j->layout, j->bytes, &cs->layout);
+  if (rc) return rc;
+  if (j->ipc)
+    return rlvr_wsync_ipc_open(&cs->ipc, &cs->ctx, &cs->layout, j->handle, j->device, j->slots,
+                               (size_t)j->slot_bytes);
+  rc = rlvr_wsync_nccl_join(&cs->nccl, &cs->ctx, &cs->layout, j->unique_id, j->rank, j->nranks, j->timeout_ms, peers);
+  if (rc) return rc;
+  if (!cs->layout.identity) CUDA_CHECK_SRC(cudaMalloc(&cs->flat, cs->layout.bytes));
+  return RLVR_OK;
+}
+
+int rlvr_cuda_source_wsync_recv(rlvr_cuda_source *cs, uint64_t version, int slot) {
+  rlvr_bf16 *dst = cs->dm.params.bf16;
+  if (slot >= 0) {
+    if (!cs->ipc.base)
+      return rlvr_error(RLVR_ERR_PROTOCOL, "weight sync: version %llu in slot %d, but no slots are mapped",
+                        (unsigned long long)version, slot);
+    return rlvr_wsync_ipc_read(&cs->ipc, slot, dst);
+  }
+  if (!cs->nccl.comm)
+    return rlvr_error(RLVR_ERR_PROTOCOL, "weight sync: version %llu by NCCL, but no communicator is joined",
+                      (unsigned long long)version);
+  void *flat = cs->layout.identity ? (void *)dst : cs->flat;
+  const int rc = rlvr_wsync_nccl_broadcast(&cs->nccl, flat, version);
+  if (rc) {
+    rlvr_cuda_source_wsync_leave(cs); /* the communicator is aborted: join a new one */
+    return rc;
+  }
+  if (!cs->layout.identity) rlvr_wsync_unpack(&cs->layout, dst, cs->flat, cs->ctx.stream);
+  rlvr_cuda_context_sync(&cs->ctx);
+  return RLVR_OK;
+}
+
+int rlvr_cuda_source_download_bf16(rlvr_cuda_source *cs, uint16_t *out) {
+  const rlvr_cuda_params *p = &cs->dm.params;
+  if (!p->bf16) return rlvr_error(RLVR_ERR_UNSUPPORTED, "the GPU source is fp32: it has no bf16 weights");
+  CUDA_CHECK_SRC(cudaMemcpyAsync(out, p->bf16, p->num_params * sizeof(rlvr_bf16), cudaMemcpyDeviceToHost,
+                                 cs->ctx.stream));
+  rlvr_cuda_context_sync(&cs->ctx);
+  return RLVR_OK;
 }
 
 #endif

@@ -128,6 +128,53 @@ void rlvr_cuda_source_get_counters(const rlvr_cuda_source *cs, rlvr_cuda_source_
  * (rlvr_kv_pages_consistent); *blocks_used (optional) = blocks in use. */
 int rlvr_cuda_source_check(const rlvr_cuda_source *cs, int *blocks_used);
 
+/* ---- GPU weight sync, the worker's side (learner.weight_sync = nccl or
+ * ipc; model/cuda/wsync.h, docs/cuda.md "Weight sync in a run") ----
+ *
+ * The learner's bf16 weights land in this source's bf16 copy, the one the
+ * decode reads, without passing through the host: so the source must be
+ * bf16 (rollout.dtype), and after a version lands the host model and the
+ * device's fp32 master copy are stale (nothing reads them in bf16;
+ * rlvr_cuda_source_upload would overwrite the landed weights with them).
+ * The arguments come from the learner's wsync_init (core/protocol.h, whose
+ * types this header cannot include: its rlvr_dtype clashes with the CUDA
+ * backend's). */
+
+enum { RLVR_CUDA_WSYNC_ID_BYTES = 128, RLVR_CUDA_WSYNC_HANDLE_BYTES = 64, RLVR_CUDA_WSYNC_UUID_BYTES = 16 };
+
+typedef struct {
+  int ipc;               /* 1: CUDA IPC slots on this GPU; 0: NCCL broadcast */
+  uint64_t layout;       /* the learner's layout fingerprint */
+  uint64_t bytes;        /* of the flat buffer */
+  uint64_t bucket_bytes;
+  int timeout_ms;        /* the join's and each transfer's */
+  const uint8_t *unique_id; /* NCCL: (RLVR_CUDA_WSYNC_ID_BYTES) */
+  int rank, nranks;         /* NCCL */
+  const uint8_t *handle;    /* IPC: (RLVR_CUDA_WSYNC_HANDLE_BYTES) */
+  const uint8_t *device;    /* IPC: (RLVR_CUDA_WSYNC_UUID_BYTES) the learner's GPU */
+  int slots;                /* IPC */
+  uint64_t slot_bytes;      /* IPC */
+} rlvr_cuda_wsync_join;
+
+/* Leaves what an earlier join set up, then checks the layout against this
+ * model's and joins the NCCL communicator (waiting up to timeout_ms for
+ * every rank; peers names them for messages) or maps the learner's slots.
+ * RLVR_ERR_CONFIG naming rollout.dtype for an fp32 source, RLVR_ERR_MISMATCH
+ * (another model, another GPU), RLVR_ERR_TIMEOUT, RLVR_ERR_IO,
+ * RLVR_ERR_UNSUPPORTED (no NCCL); nothing joined on error. */
+int rlvr_cuda_source_wsync_join(rlvr_cuda_source *cs, const rlvr_cuda_wsync_join *j, const char *peers);
+/* Takes version into the decode's weights: the NCCL broadcast (slot -1),
+ * or a copy of IPC slot `slot`; waits. On error (RLVR_ERR_TIMEOUT, _IO,
+ * _MISMATCH: another version or layout came; _RANGE: a bad slot; _PROTOCOL:
+ * not joined) the weights may be partly written: do not sample until a
+ * version lands; an NCCL communicator is left (join again). */
+int rlvr_cuda_source_wsync_recv(rlvr_cuda_source *cs, uint64_t version, int slot);
+/* Leaves the communicator (abort) or unmaps the slots. No-op when none. */
+void rlvr_cuda_source_wsync_leave(rlvr_cuda_source *cs);
+/* The bf16 weights the decode reads (num_params values in the model's
+ * layout) into out, or RLVR_ERR_UNSUPPORTED for an fp32 source. */
+int rlvr_cuda_source_download_bf16(rlvr_cuda_source *cs, uint16_t *out);
+
 /* ---- the policy as the engine sees it, on either device ---- */
 
 /* Either the CPU model source or the GPU source, chosen by cuda. Build it

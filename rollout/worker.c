@@ -41,8 +41,12 @@ struct rlvr_worker {
   rlvr_engine *engine;
   int has_version;
   uint64_t version;
+  int wsync;              /* GPU weight sync joined: 1 NCCL, 2 CUDA IPC (rollout/cuda_source.h) */
+  int weights_incomplete; /* a GPU transfer failed midway: no sampling until a version lands */
   void (*tick)(void *ctx);
   void *tick_ctx;
+  void (*on_version)(void *ctx, rlvr_worker *w, uint64_t version);
+  void *on_version_ctx;
   rlvr_worker_stats stats;
 
   /* per work, grown */
@@ -203,6 +207,18 @@ void rlvr_worker_set_version(rlvr_worker *w, uint64_t v) {
   if (w->own_source) rlvr_policy_source_sync(&w->ps); /* the GPU's copy of the weights */
 }
 
+void rlvr_worker_set_on_version(rlvr_worker *w, void (*fn)(void *ctx, rlvr_worker *w, uint64_t version),
+                                void *ctx) {
+  w->on_version = fn;
+  w->on_version_ctx = ctx;
+}
+
+int rlvr_worker_download_bf16(rlvr_worker *w, uint16_t *out) {
+  if (!w->own_source || !w->ps.gpu)
+    return rlvr_error(RLVR_ERR_UNSUPPORTED, "worker %s: its weights are not on a GPU", w->o.id);
+  return rlvr_cuda_source_download_bf16(w->ps.gpu, out);
+}
+
 void rlvr_worker_set_tick(rlvr_worker *w, void (*tick)(void *ctx), void *ctx) {
   w->tick = tick;
   w->tick_ctx = ctx;
@@ -288,8 +304,10 @@ int rlvr_worker_apply_weights(rlvr_worker *w, const rlvr_msg_weights *m, int che
     }
     w->has_version = 1;
     w->version = m->version;
+    w->weights_incomplete = 0;
     w->stats.weights_applied++;
     if (w->own_source) rlvr_policy_source_sync(&w->ps); /* the GPU's copy of the weights */
+    if (w->on_version) w->on_version(w->on_version_ctx, w, m->version);
   } else {
     w->stats.weights_rejected++;
   }
@@ -384,6 +402,9 @@ static void score_items(rlvr_worker *w, size_t n) {
 int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out) {
   memset(out, 0, sizeof *out);
   clear_work(w);
+  if (w->weights_incomplete)
+    return rlvr_error(RLVR_ERR_MISMATCH, "work %" PRIu64 ": this worker's weights are incomplete (a GPU weight sync "
+                      "transfer failed); it waits for the next version", work->work_id);
   if (w->has_version && w->version != work->policy_version)
     return rlvr_error(RLVR_ERR_MISMATCH, "work %" PRIu64 " asks for policy version %" PRIu64 ", this worker holds %" PRIu64,
                       work->work_id, work->policy_version, w->version);
@@ -641,9 +662,13 @@ static int send_hello(loop *L) {
   char host[64] = "host";
   gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = 0;
-  static const char *const caps[] = {"budget_forcing", "cpu"};
+  /* "wsync": this worker can take the learner's bf16 weights GPU to GPU
+   * (a GPU source in bf16; learner/wsync_hub.h) */
+  const int gpu = L->w->own_source && L->w->ps.gpu;
+  const char *caps[3] = {"budget_forcing", gpu ? "cuda" : "cpu", "wsync"};
+  const int ncaps = gpu && !strcmp(L->w->o.dtype, "bf16") ? 3 : 2;
   rlvr_msg m = {.type = RLVR_MSG_HELLO};
-  m.hello = (rlvr_msg_hello){.role = RLVR_ROLE_WORKER, .id = L->w->o.id, .capabilities = caps, .ncapabilities = 2,
+  m.hello = (rlvr_msg_hello){.role = RLVR_ROLE_WORKER, .id = L->w->o.id, .capabilities = caps, .ncapabilities = ncaps,
                              .pid = (uint32_t)getpid(), .host = host};
   return rlvr_sock_send(L->work, NULL, &m);
 }
@@ -661,6 +686,91 @@ static void send_error(loop *L, int code, const char *message, uint64_t work_id)
                              .has_work_id = 1, .work_id = work_id};
   if (rlvr_sock_send(L->work, NULL, &m) != RLVR_OK)
     rlvr_warn("rollout %s: could not send an error to the learner: %s", L->w->o.id, rlvr_error_message());
+}
+
+static void send_wsync_ack(loop *L, int has_version, uint64_t version) {
+  rlvr_msg m = {.type = RLVR_MSG_WSYNC_ACK};
+  m.wsync_ack = (rlvr_msg_wsync_ack){.worker_id = L->w->o.id, .has_version = has_version, .version = version};
+  if (rlvr_sock_send(L->work, NULL, &m) != RLVR_OK)
+    rlvr_warn("rollout %s: could not acknowledge to the learner: %s", L->w->o.id, rlvr_error_message());
+}
+
+/* An error about GPU weight sync (no work id). */
+static void send_wsync_error(loop *L, int code, const char *message) {
+  rlvr_msg m = {.type = RLVR_MSG_ERROR};
+  m.error = (rlvr_msg_error){.code = code < 0 && code >= -1000 ? code : RLVR_ERR_ARG, .message = message};
+  if (rlvr_sock_send(L->work, NULL, &m) != RLVR_OK)
+    rlvr_warn("rollout %s: could not send an error to the learner: %s", L->w->o.id, rlvr_error_message());
+}
+
+/* wsync_init: join the learner's NCCL communicator or map its CUDA IPC
+ * slots (rollout/cuda_source.h), then wsync_ack without a version; an
+ * error message (naming the key, for a worker that is not on a GPU or not
+ * in bf16) otherwise. The NCCL join waits up to the message's timeout. */
+static void handle_wsync_init(loop *L, const rlvr_msg_wsync_init *m) {
+  rlvr_worker *w = L->w;
+  const int ipc = m->method == RLVR_WSYNC_METHOD_CUDA_IPC;
+  char msg[768];
+  if (w->own_source && w->ps.gpu) rlvr_cuda_source_wsync_leave(w->ps.gpu);
+  w->wsync = 0;
+  int rc;
+  if (!w->own_source || !w->ps.gpu) {
+    rc = rlvr_error(RLVR_ERR_CONFIG, "worker %s: the learner sends weights GPU to GPU (%s), which needs "
+                    "rollout.device = \"cuda\" here; this worker generates on the CPU", w->o.id,
+                    rlvr_wsync_method_name(m->method));
+  } else {
+    const rlvr_cuda_wsync_join j = {.ipc = ipc, .layout = m->layout, .bytes = m->bytes, .bucket_bytes = m->bucket_bytes,
+                                    .timeout_ms = (int)m->timeout_ms, .unique_id = m->unique_id, .rank = (int)m->rank,
+                                    .nranks = (int)m->nranks, .handle = m->handle, .device = m->device,
+                                    .slots = (int)m->slots, .slot_bytes = m->slot_bytes};
+    if (!ipc) rlvr_info("rollout %s: joining the learner's NCCL communicator as rank %u of %u", w->o.id, m->rank,
+                        m->nranks);
+    rc = rlvr_cuda_source_wsync_join(w->ps.gpu, &j, "the learner (rank 0)");
+  }
+  if (rc) {
+    snprintf(msg, sizeof msg, "worker %s: weight sync (%s): %s", w->o.id, rlvr_wsync_method_name(m->method),
+             rlvr_error_message());
+    rlvr_warn("rollout: %s", msg);
+    send_wsync_error(L, rc, msg);
+    return;
+  }
+  w->wsync = ipc ? 2 : 1;
+  L->last_heard = rlvr_time_ms(); /* the learner took part in the join: not a silence */
+  rlvr_info("rollout %s: weight sync by %s set up", w->o.id, rlvr_wsync_method_name(m->method));
+  send_wsync_ack(L, 0, 0);
+}
+
+/* wsync{version[, slot]}: the version into the GPU model, then wsync_ack. */
+static void handle_wsync(loop *L, const rlvr_msg_wsync *m) {
+  rlvr_worker *w = L->w;
+  char msg[768];
+  int rc;
+  if (!w->wsync || (m->has_slot != (w->wsync == 2)))
+    rc = rlvr_error(RLVR_ERR_PROTOCOL, "version %" PRIu64 " announced %s, but this worker has %s", m->version,
+                    m->has_slot ? "in a CUDA IPC slot" : "by NCCL",
+                    !w->wsync ? "not joined GPU weight sync" : w->wsync == 1 ? "joined NCCL" : "mapped CUDA IPC slots");
+  else
+    rc = rlvr_cuda_source_wsync_recv(w->ps.gpu, m->version, m->has_slot ? (int)m->slot : -1);
+  if (rc) {
+    if (w->wsync == 1) {
+      w->weights_incomplete = 1; /* the broadcast wrote into the decode's weights */
+      w->wsync = 0;              /* the communicator is gone */
+    }
+    w->stats.weights_rejected++;
+    snprintf(msg, sizeof msg, "worker %s: weight sync of version %" PRIu64 ": %s", w->o.id, m->version,
+             rlvr_error_message());
+    rlvr_warn("rollout: %s", msg);
+    send_wsync_error(L, rc, msg);
+    return;
+  }
+  w->has_version = 1;
+  w->version = m->version;
+  w->weights_incomplete = 0;
+  w->stats.weights_applied++;
+  L->last_heard = rlvr_time_ms(); /* the learner took part in the transfer */
+  rlvr_info("rollout %s: policy version %" PRIu64 " (%s)", w->o.id, m->version, w->wsync == 1 ? "NCCL" : "CUDA IPC");
+  if (w->on_version) w->on_version(w->on_version_ctx, w, m->version);
+  send_wsync_ack(L, 1, m->version);
 }
 
 static void send_stats(loop *L, double tokens_per_s) {
@@ -827,6 +937,12 @@ int rlvr_worker_run(rlvr_worker *w, void *zmq_ctx, const char *address, const rl
       case RLVR_MSG_SHUTDOWN:
         rlvr_info("rollout %s: shutdown (%s)", w->o.id, m.shutdown.reason);
         L.done = 1;
+        break;
+      case RLVR_MSG_WSYNC_INIT:
+        handle_wsync_init(&L, &m.wsync_init);
+        break;
+      case RLVR_MSG_WSYNC:
+        handle_wsync(&L, &m.wsync);
         break;
       case RLVR_MSG_ERROR:
         rlvr_warn("rollout %s: the learner says: %s (%d)", w->o.id, m.error.message, m.error.code);

@@ -17,6 +17,16 @@
  *     shutdown message or when *stop is set (SIGINT/SIGTERM). Garbage on any
  *     socket is rejected and counted by the transport; the worker logs the
  *     counts and goes on.
+ *     With GPU weight sync (the learner's learner.weight_sync = nccl or
+ *     ipc; learner/wsync_hub.h) the weights come on the work channel
+ *     instead: a wsync_init joins the learner's NCCL communicator or maps
+ *     its CUDA IPC slots, each wsync brings a version into the GPU model
+ *     (rollout/cuda_source.h), and the worker acknowledges each with
+ *     wsync_ack. Its hello says "wsync" among its capabilities when it can
+ *     (rollout.device = cuda, rollout.dtype = bf16); otherwise it answers a
+ *     wsync_init with an error naming the key (the learner then tells it to
+ *     shut down). A failed NCCL transfer leaves the GPU weights partly
+ *     written: the worker refuses work until the next version lands.
  *
  * Per sample of a trajectories group (docs/rollout.md, "What a sample
  * carries"): completion tokens, mask (0 = inserted by budget forcing),
@@ -120,6 +130,15 @@ int rlvr_worker_process(rlvr_worker *w, const rlvr_msg_work *work, rlvr_msg *out
 /* Called between decode steps and verifier chunks while process runs (the
  * socket loop sends heartbeats from here). NULL = none. */
 void rlvr_worker_set_tick(rlvr_worker *w, void (*tick)(void *ctx), void *ctx);
+
+/* Called each time a weights version lands (weights message or GPU weight
+ * sync), after it is in the model the engine samples from. NULL = none. */
+void rlvr_worker_set_on_version(rlvr_worker *w, void (*fn)(void *ctx, rlvr_worker *w, uint64_t version),
+                                void *ctx);
+/* The bf16 weights a GPU worker in bf16 decodes with (the model's
+ * num_params values, its layout) into out: RLVR_ERR_UNSUPPORTED for a CPU
+ * or fp32 worker. For tests of GPU weight sync. */
+int rlvr_worker_download_bf16(rlvr_worker *w, uint16_t *out);
 
 typedef struct {
   int64_t works;           /* works served */

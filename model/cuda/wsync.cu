@@ -188,6 +188,12 @@ extern "C" int rlvr_wsync_nccl_broadcast(rlvr_wsync_nccl *w, void *flat, uint64_
     if (now_ms() > deadline) return nccl_fail(w, RLVR_ERR_TIMEOUT, what, ncclInProgress);
     usleep(200);
   }
+  { /* done, but a peer may have failed it (the emulation's synchronous
+     * streams finish the event whatever happened) */
+    ncclResult_t a = ncclSuccess;
+    ncclCommGetAsyncError(comm, &a);
+    if (a != ncclSuccess && a != ncclInProgress) return nccl_fail(w, RLVR_ERR_IO, what, a);
+  }
   if (w->rank != 0) {
     CUDA_CHECK(cudaMemcpyAsync(h, w->header, sizeof h, cudaMemcpyDeviceToHost, s));
     CUDA_CHECK(cudaStreamSynchronize(s));
@@ -213,6 +219,15 @@ extern "C" void rlvr_wsync_nccl_free(rlvr_wsync_nccl *w) {
   if (w->header) CUDA_CHECK(cudaFree(w->header));
   if (w->done) CUDA_CHECK(cudaEventDestroy(w->done));
   memset(w, 0, sizeof *w);
+}
+
+extern "C" void rlvr_wsync_nccl_abort(rlvr_wsync_nccl *w) {
+  if (!w) return;
+#ifdef RLVR_HAVE_NCCL
+  if (w->comm) ncclCommAbort((ncclComm_t)w->comm);
+#endif
+  w->comm = NULL;
+  rlvr_wsync_nccl_free(w);
 }
 
 /* ---- CUDA IPC ---- */

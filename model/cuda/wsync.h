@@ -112,6 +112,11 @@ int rlvr_wsync_nccl_broadcast(rlvr_wsync_nccl *w, void *flat, uint64_t version);
 /* Destroys the communicator (or aborts it if broken). Accepts NULL and a
  * zeroed or failed w. */
 void rlvr_wsync_nccl_free(rlvr_wsync_nccl *w);
+/* Leaves at once: ncclCommAbort (never waits for peers, unlike destroy,
+ * which may wait for ranks that are gone), then frees as _free. For a
+ * communicator given up because the set of ranks changes. Accepts NULL and
+ * a zeroed or failed w. */
+void rlvr_wsync_nccl_abort(rlvr_wsync_nccl *w);
 
 /* ---- CUDA IPC on one GPU ---- */
 
