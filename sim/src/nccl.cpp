@@ -12,7 +12,10 @@
  * streams are synchronous). A peer that goes away or says nothing for
  * CUDASIM_NCCL_TIMEOUT_S seconds (default 30) becomes ncclRemoteError /
  * ncclSystemError through ncclCommGetAsyncError, as a real communicator's
- * failures do. Addresses: 127.0.0.1 unless CUDASIM_NCCL_ADDR names the
+ * failures do. The listening socket closes once every rank has joined or
+ * the rank-0 communicator is destroyed. Unlike NCCL, a broadcast runs to
+ * completion (or to that timeout) when it is issued, not in the
+ * background: callers polling their own deadline see the result at once. Addresses: 127.0.0.1 unless CUDASIM_NCCL_ADDR names the
  * IPv4 address other hosts reach this one at. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -129,10 +132,20 @@ bool recv_all(cudasim_nccl_comm *c, int fd, void *buf, size_t n, double deadline
   return true;
 }
 
+/* Closes the listening socket of an id made in this process, if open. */
+void close_listener(uint64_t nonce) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_listeners.find(nonce);
+  if (it == g_listeners.end()) return;
+  close(it->second);
+  g_listeners.erase(it);
+}
+
 void join(cudasim_nccl_comm *c) {
   const double deadline = now_s() + 3600.0; /* the caller's own timeout aborts earlier */
   char m[160];
   if (c->nranks == 1) {
+    close_listener(c->id.nonce);
     c->state = ncclSuccess;
     return;
   }
@@ -165,6 +178,7 @@ void join(cudasim_nccl_comm *c) {
       c->peers[h.rank] = fd;
       have++;
     }
+    close_listener(c->id.nonce); /* every rank is here: the id is spent */
     for (int r = 1; r < c->nranks; r++) {
       const char ok = 1;
       if (!send_all(c, c->peers[r], &ok, 1, now_s() + io_timeout_s())) {
@@ -241,6 +255,7 @@ size_t type_size(ncclDataType_t t) {
 void close_comm(cudasim_nccl_comm *c) {
   c->aborted = true;
   if (c->joiner.joinable()) c->joiner.join();
+  if (c->rank == 0) close_listener(c->id.nonce); /* a communicator given up on: its id too */
   for (int fd : c->peers)
     if (fd >= 0) close(fd);
   c->peers.clear();
