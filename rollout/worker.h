@@ -64,7 +64,8 @@ typedef struct {
   char format_verifier[64];    /* scores the format component (when its weight is not 0) */
   int weights_timeout_ms;      /* wait this long for a work's policy version, then report an error */
   int64_t max_works;           /* leave after this many works (0 = until shutdown) */
-  int cuda;                    /* rollout.device = cuda: generate on GPU 0 (rollout/cuda_source.h) */
+  int cuda; /* 0 CPU; rollout.device = cuda: generate on GPU 0, RLVR_ROLLOUT_CUDA (1) sampling on the device or
+               RLVR_ROLLOUT_CUDA_HOST_SAMPLING (2) on the host (rollout.device_sampling; rollout/cuda_source.h) */
   char dtype[8];               /* rollout.dtype with cuda: "fp32" or "bf16" */
 } rlvr_worker_options;
 
