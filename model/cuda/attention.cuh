@@ -267,17 +267,13 @@ static inline int att_smem_fits(K *kernel, size_t bytes) {
 }
 
 /* The same, and whether the kernel's registers allow `threads` threads per
- * block (cudaFuncGetAttributes; the CPU emulation has no register limit
- * and no such call): the lab's check before each block size. */
+ * block (cudaFuncGetAttributes; the CPU emulation has no register limit:
+ * it says 1024): the lab's check before each block size. */
 template <typename K>
 static inline int att_launch_fits(K *kernel, int threads, size_t bytes) {
-#ifndef RLVR_CUDA_SIM
   cudaFuncAttributes fa;
   CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
   if (threads > fa.maxThreadsPerBlock) return 0;
-#else
-  (void)threads;
-#endif
   return att_smem_fits(kernel, bytes);
 }
 

@@ -101,6 +101,21 @@ typedef struct cudaIpcMemHandle_st {
   char reserved[64];
 } cudaIpcMemHandle_t;
 
+/* What cudaFuncGetAttributes reports; the emulation has no registers, so
+ * maxThreadsPerBlock is always 1024 and numRegs 0. */
+typedef struct cudaFuncAttributes {
+  size_t sharedSizeBytes;
+  size_t constSizeBytes;
+  size_t localSizeBytes;
+  int maxThreadsPerBlock;
+  int numRegs;
+  int ptxVersion;
+  int binaryVersion;
+  int cacheModeCA;
+  int maxDynamicSharedSizeBytes;
+  int preferredShmemCarveout;
+} cudaFuncAttributes;
+
 typedef struct cudaDeviceProp {
   char name[256];
   cudaUUID_t uuid;
@@ -186,8 +201,9 @@ int cudasim_is_device_pointer(const void *p);
 /* cudasim only: kernels launched since the process started (tests use it
  * to check that a path ran on the "device"). */
 unsigned long long cudasim_launch_count(void);
-/* cudaFuncSetAttribute's untemplated body. */
+/* cudaFuncSetAttribute's and cudaFuncGetAttributes' untemplated bodies. */
 cudaError_t cudasim_func_set_attribute(const void *func, int attr, int value);
+cudaError_t cudasim_func_get_attributes(cudaFuncAttributes *fa, const void *func);
 
 #ifdef __cplusplus
 }
@@ -198,6 +214,10 @@ cudaError_t cudasim_func_set_attribute(const void *func, int attr, int value);
 template <typename F>
 static inline cudaError_t cudaFuncSetAttribute(F *func, cudaFuncAttribute attr, int value) {
   return cudasim_func_set_attribute((const void *)func, (int)attr, value);
+}
+template <typename F>
+static inline cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *fa, F *func) {
+  return cudasim_func_get_attributes(fa, (const void *)func);
 }
 template <typename T>
 static inline cudaError_t cudaMalloc(T **p, size_t bytes) {

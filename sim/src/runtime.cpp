@@ -872,6 +872,17 @@ cudaError_t cudasim_func_set_attribute(const void *func, int attr, int value) {
   return cudaSuccess;
 }
 
+cudaError_t cudasim_func_get_attributes(cudaFuncAttributes *fa, const void *func) {
+  std::lock_guard<std::recursive_mutex> lk(g_mu);
+  if (!fa || !func) return fail(cudaErrorInvalidValue, "cudaFuncGetAttributes: NULL");
+  memset(fa, 0, sizeof *fa);
+  fa->maxThreadsPerBlock = 1024;
+  auto it = g_func_attrs.find(func);
+  fa->maxDynamicSharedSizeBytes = it != g_func_attrs.end() ? it->second.max_dynamic_smem : (int)SMEM_DEFAULT;
+  fa->ptxVersion = fa->binaryVersion = 90;
+  return cudaSuccess;
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind) {
   return cudaMemcpyAsync(dst, src, bytes, kind, nullptr);
 }

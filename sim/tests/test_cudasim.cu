@@ -282,6 +282,10 @@ static void test_dynamic_smem_and_config() {
   CK(cudaFuncSetAttribute(reverse_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 << 10));
   reverse_kernel<<<1, 128, 64 << 10>>>(dy, dx, n);
   CHECK(cudaGetLastError() == cudaSuccess, "64 KiB with the attribute");
+  cudaFuncAttributes fa;
+  CK(cudaFuncGetAttributes(&fa, reverse_kernel));
+  CHECK(fa.maxThreadsPerBlock == 1024 && fa.maxDynamicSharedSizeBytes == (64 << 10), "function attributes: %d, %d",
+        fa.maxThreadsPerBlock, fa.maxDynamicSharedSizeBytes);
   /* refused configurations: nothing runs, the error is reported once */
   CK(cudaMemset(dy, 0, n * 4));
   fill_kernel<<<1, 2048>>>(dy, n, 5.0f);
