@@ -410,7 +410,12 @@ static inline float expf_fixed(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = ((int32_t)n + 127) << 23;
+  /* NaN in, NaN out (through p); the exponent bits from a NaN n would be
+   * undefined behaviour (a float-to-int conversion, then a shift of a
+   * negative value), so a NaN n counts as 0 there: the same select in
+   * scalar and vector code, no change for any other input. */
+  const float nn = n == n ? n : 0.0f;
+  const uint32_t bits = (uint32_t)((int32_t)nn + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
