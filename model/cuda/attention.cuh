@@ -277,6 +277,30 @@ static inline int att_launch_fits(K *kernel, int threads, size_t bytes) {
   return att_smem_fits(kernel, bytes);
 }
 
+/* acc[r][e] += w[r] of lane jj * rows[jj][lane + 32 e] for the tile's
+ * ATT_BK rows (stride st) in jj order: the tile's P V product in the
+ * forward, its dS K product in the dq backward. Call it from whole warps
+ * (shuffles). */
+template <int R, int DPL>
+static __device__ __forceinline__ void att_tile_accumulate(float (&acc)[R][DPL], const float (&w)[R], const float *rows,
+                                                           int st, int D, int lane) {
+  for (int jj = 0; jj < ATT_BK; jj++) {
+    float wj[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) wj[r] = __shfl_sync(0xffffffffu, w[r], jj);
+    const float *row = rows + (size_t)jj * st;
+#pragma unroll
+    for (int e = 0; e < DPL; e++) {
+      const int d = lane + 32 * e;
+      if (d < D) {
+        const float x = row[d];
+#pragma unroll
+        for (int r = 0; r < R; r++) acc[r][e] += wj[r] * x;
+      }
+    }
+  }
+}
+
 /* One key tile against the R query slots of a warp: online softmax.
  * Qw: the warp's R slots in the query tile (rows of D floats); Ks (ATT_BK
  * rows, stride ks odd), Vs (ATT_BK rows, stride vs) the tile's keys and
@@ -320,21 +344,7 @@ static __device__ __forceinline__ void att_fwd_tile(float (&m)[R], float (&l)[R]
     for (int e = 0; e < DPL; e++) acc[r][e] *= corr;
     m[r] = mn;
   }
-  for (int jj = 0; jj < ATT_BK; jj++) {
-    float pj[R];
-#pragma unroll
-    for (int r = 0; r < R; r++) pj[r] = __shfl_sync(0xffffffffu, p[r], jj);
-    const float *vr = Vs + (size_t)jj * vs;
-#pragma unroll
-    for (int e = 0; e < DPL; e++) {
-      const int d = lane + 32 * e;
-      if (d < D) {
-        const float vd = vr[d];
-#pragma unroll
-        for (int r = 0; r < R; r++) acc[r][e] += pj[r] * vd;
-      }
-    }
-  }
+  att_tile_accumulate(acc, p, Vs, vs, D, lane);
 }
 
 /* Training forward. Grid (ceil(N G / (nw R)), KVH), block nw warps, dynamic
@@ -510,21 +520,7 @@ __global__ void attention_dq_bwd_kernel2(T *dq, float *delta, const T *dout, con
       ds[r] = 0.0f;
       if (j >= lo[r] && j < hi[r]) ds[r] = expf(s[r] * scale - li[r]) * (dp[r] - dl[r]) * scale;
     }
-    for (int jj = 0; jj < ATT_BK; jj++) {
-      float dsj[R];
-#pragma unroll
-      for (int r = 0; r < R; r++) dsj[r] = __shfl_sync(0xffffffffu, ds[r], jj);
-      const float *kj = Ks + (size_t)jj * ks;
-#pragma unroll
-      for (int e = 0; e < DPL; e++) {
-        const int d = lane + 32 * e;
-        if (d < D) {
-          const float kd = kj[d];
-#pragma unroll
-          for (int r = 0; r < R; r++) acc[r][e] += dsj[r] * kd;
-        }
-      }
-    }
+    att_tile_accumulate(acc, ds, Ks, ks, D, lane);
   }
 #pragma unroll
   for (int r = 0; r < R; r++) {
