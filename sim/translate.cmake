@@ -31,6 +31,6 @@ if(ext STREQUAL ".cu")
 else()
   set(head "")
 endif()
-file(WRITE "${OUT}.tmp" "${head}#line 1 \"${IN}\"\n${src}")
-file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
-file(REMOVE "${OUT}.tmp")
+# Always written: an output left older than its input would be remade at
+# every build.
+file(WRITE "${OUT}" "${head}#line 1 \"${IN}\"\n${src}")
